@@ -1,0 +1,59 @@
+namespace FastCgi.Cgi;
+
+/// <summary>Runs a handler on a request the same way under every protocol: process, report errors, close.</summary>
+internal static class HandlerRunner
+{
+    /// <summary>
+    /// Runs <paramref name="handler"/>. An exception goes to <see cref="Handler.Traceback"/> (an abort's
+    /// cancellation is not an error); an exception in the error page itself only reaches the error log.
+    /// The request is always closed.
+    /// </summary>
+    public static async ValueTask RunAsync(Handler handler, Request request)
+    {
+        try
+        {
+            await handler.ProcessAsync(request, request.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (request.Aborted != AbortReason.None)
+        {
+            // The handler stopped because the request was aborted: nothing to report, nobody to tell.
+        }
+        catch (Exception exception)
+        {
+            ReportError(handler, request, exception);
+        }
+
+        try
+        {
+            await request.CloseAsync().ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            TryLog(request, $"Closing the response failed: {exception}");
+        }
+    }
+
+    private static void ReportError(Handler handler, Request request, Exception exception)
+    {
+        try
+        {
+            handler.Traceback(request, exception);
+        }
+        catch (Exception secondary) when (secondary is not OutOfMemoryException)
+        {
+            TryLog(request, $"{exception}\nThe error handler failed too: {secondary}");
+        }
+    }
+
+    private static void TryLog(Request request, string message)
+    {
+        try
+        {
+            request.Error(message);
+        }
+        catch (IOException)
+        {
+            // The error log is gone with the connection; there is nowhere left to report to.
+        }
+    }
+}

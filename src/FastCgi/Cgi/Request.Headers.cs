@@ -1,0 +1,149 @@
+using FastCgi.Cgi.Cookies;
+using FastCgi.Cgi.Output;
+
+namespace FastCgi;
+
+public abstract partial class Request
+{
+    /// <summary>
+    /// The <c>Content-Type</c> every response starts with. The seed's default was ISO-8859-1; ours is UTF-8, the
+    /// encoding <see cref="Write(string)"/> uses by default.
+    /// </summary>
+    public const string DefaultContentType = "text/html; charset=utf-8";
+
+    private readonly List<KeyValuePair<string, string>> _headers = new(8);
+
+    /// <summary>The response headers in the order they will be sent.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Headers => _headers;
+
+    /// <summary>Whether the headers were sent; once they are, changing them is a <see cref="SequencingException"/>.</summary>
+    public bool HeadersSent { get; private set; }
+
+    /// <summary>Replaces every value of header <paramref name="name"/> with <paramref name="value"/>.</summary>
+    /// <exception cref="ArgumentException">The name is not a token, or the value holds CR, LF or NUL.</exception>
+    /// <exception cref="SequencingException">The headers were sent.</exception>
+    public void SetHeader(string name, string value)
+    {
+        CheckHeadersNotSent(nameof(SetHeader));
+        HeaderValidator.Validate(name, value);
+        var index = _headers.FindIndex(h => IsName(h, name));
+        if (index < 0)
+        {
+            _headers.Add(new(name, value));
+            return;
+        }
+
+        _headers.RemoveAll(h => IsName(h, name));
+        _headers.Insert(index, new(name, value));
+    }
+
+    /// <summary>Adds another value of header <paramref name="name"/> after the existing ones.</summary>
+    /// <exception cref="ArgumentException">The name is not a token, or the value holds CR, LF or NUL.</exception>
+    /// <exception cref="SequencingException">The headers were sent.</exception>
+    public void AddHeader(string name, string value)
+    {
+        CheckHeadersNotSent(nameof(AddHeader));
+        HeaderValidator.Validate(name, value);
+        _headers.Add(new(name, value));
+    }
+
+    /// <summary>The <paramref name="index"/>th value of header <paramref name="name"/>, or <c>null</c>.</summary>
+    public string? GetHeader(string name, int index = 0)
+    {
+        foreach (var header in _headers)
+        {
+            if (IsName(header, name) && index-- == 0)
+            {
+                return header.Value;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Removes every value of header <paramref name="name"/>; returns whether there was one.</summary>
+    /// <exception cref="SequencingException">The headers were sent.</exception>
+    public bool DeleteHeader(string name)
+    {
+        CheckHeadersNotSent(nameof(DeleteHeader));
+        return _headers.RemoveAll(h => IsName(h, name)) > 0;
+    }
+
+    /// <summary>Removes every header, the default <c>Content-Type</c> included.</summary>
+    /// <exception cref="SequencingException">The headers were sent.</exception>
+    public void ClearHeaders()
+    {
+        CheckHeadersNotSent(nameof(ClearHeaders));
+        _headers.Clear();
+    }
+
+    /// <summary>
+    /// Adds <paramref name="value"/> to the comma-separated header <paramref name="name"/> unless it is already one
+    /// of its values (compared case-insensitively), creating the header if needed.
+    /// </summary>
+    /// <exception cref="SequencingException">The headers were sent.</exception>
+    public void AppendHeaderValue(string name, string value)
+    {
+        CheckHeadersNotSent(nameof(AppendHeaderValue));
+        HeaderValidator.Validate(name, value);
+        var index = _headers.FindIndex(h => IsName(h, name));
+        if (index < 0)
+        {
+            _headers.Add(new(name, value));
+            return;
+        }
+
+        var existing = _headers[index].Value;
+        foreach (var item in existing.Split(','))
+        {
+            if (string.Equals(item.Trim(), value, StringComparison.OrdinalIgnoreCase))
+            {
+                return;
+            }
+        }
+
+        _headers[index] = new(_headers[index].Key, existing.Length == 0 ? value : existing + ", " + value);
+    }
+
+    /// <summary>Sets the <c>Status</c> header, as a CGI script does: <c>Status: 404 Not Found</c>.</summary>
+    /// <param name="code">The HTTP status code, 100 to 999.</param>
+    /// <param name="reason">The reason phrase; by default the standard one for the code.</param>
+    /// <exception cref="SequencingException">The headers were sent.</exception>
+    public void SetStatus(int code, string? reason = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(code, 100);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(code, 999);
+        SetHeader("Status", $"{code} {reason ?? ReasonPhrases.For(code)}");
+    }
+
+    /// <summary>
+    /// The status code from the <c>Status</c> header, or 200 when there is none (the web server's default).
+    /// </summary>
+    public int StatusCode
+    {
+        get
+        {
+            var status = GetHeader("Status");
+            return status is { Length: >= 3 } && int.TryParse(status.AsSpan(0, 3), out var code) ? code : 200;
+        }
+    }
+
+    /// <summary>Adds a <c>Set-Cookie</c> header.</summary>
+    /// <param name="name">The cookie name: an RFC 9110 token.</param>
+    /// <param name="value">The value; bytes a cookie cannot carry are percent-encoded, so it cannot inject attributes.</param>
+    /// <param name="options">Expires, Max-Age, Domain, Path, Secure, HttpOnly, SameSite, Partitioned.</param>
+    /// <exception cref="SequencingException">The headers were sent.</exception>
+    public void SetCookie(string name, string value, CookieOptions? options = null) =>
+        AddHeader("Set-Cookie", SetCookieFormatter.Format(name, value, options));
+
+    private static bool IsName(KeyValuePair<string, string> header, string name) =>
+        string.Equals(header.Key, name, StringComparison.OrdinalIgnoreCase);
+
+    private void CheckHeadersNotSent(string operation)
+    {
+        if (HeadersSent)
+        {
+            throw new SequencingException($"{operation}: the headers were already sent.");
+        }
+    }
+}
