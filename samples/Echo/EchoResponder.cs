@@ -1,0 +1,199 @@
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using FastCgi;
+
+namespace Echo;
+
+/// <summary>The Responder: the action is the last segment of the request path.</summary>
+internal sealed class EchoResponder : Handler
+{
+    private static readonly byte[] Pattern = CreatePattern();
+
+    public override async ValueTask ProcessAsync(Request request, CancellationToken cancellationToken)
+    {
+        switch (Action(request))
+        {
+            case "hello":
+                request.SetHeader("Content-Type", "text/plain");
+                request.Write("Hello, world!\n");
+                break;
+            case "echo":
+                await EchoAsync(request, cancellationToken);
+                break;
+            case "upload":
+                await UploadAsync(request, cancellationToken);
+                break;
+            case "big":
+                await BigAsync(request, cancellationToken);
+                break;
+            case "error":
+                throw new InvalidOperationException("echo: the error action failed on purpose");
+            case "slow":
+                await SlowAsync(request, cancellationToken);
+                break;
+            case "cookie":
+                var form = await request.ReadFormAsync(cancellationToken);
+                request.SetCookie(form.GetText("name") ?? "", form.GetText("value") ?? "");
+                request.SetHeader("Content-Type", "text/plain");
+                request.Write("ok\n");
+                break;
+            case "status":
+                var code = int.Parse((await request.ReadFormAsync(cancellationToken)).GetText("code") ?? "", CultureInfo.InvariantCulture);
+                request.SetStatus(code);
+                request.SetHeader("Content-Type", "text/plain");
+                request.Write($"status {code}\n");
+                break;
+            default:
+                request.SetStatus(404);
+                request.SetHeader("Content-Type", "text/plain");
+                request.Write("not found\n");
+                break;
+        }
+    }
+
+    /// <summary>The last segment of REQUEST_URI without its query, else of SCRIPT_NAME + PATH_INFO.</summary>
+    private static string Action(Request request)
+    {
+        var path = request.GetEnvironment("REQUEST_URI") is { } uri
+            ? uri.Split('?', 2)[0]
+            : request.GetEnvironment("SCRIPT_NAME") + request.GetEnvironment("PATH_INFO");
+        return path[(path.LastIndexOf('/') + 1)..];
+    }
+
+    private static async ValueTask EchoAsync(Request request, CancellationToken cancellationToken)
+    {
+        var form = await request.ReadFormAsync(cancellationToken);
+        request.SetHeader("Content-Type", "application/json");
+        var output = new ArrayBufferWriter<byte>(4096);
+        using var json = new Utf8JsonWriter(output);
+        json.WriteStartObject();
+        json.WriteString("method", request.GetEnvironment("REQUEST_METHOD"));
+        json.WriteStartObject("params");
+        foreach (var (name, value) in form)
+        {
+            json.WritePropertyName(name);
+            await WriteValueAsync(json, value, cancellationToken);
+        }
+
+        json.WriteEndObject();
+        json.WriteStartObject("cookies");
+        foreach (var (name, value) in request.Cookies)
+        {
+            json.WriteString(name, value);
+        }
+
+        json.WriteEndObject();
+        json.WriteStartObject("environ");
+        foreach (var (name, value) in request.Environ.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            json.WriteString(name, value);
+        }
+
+        json.WriteEndObject();
+        json.WriteEndObject();
+        json.Flush();
+        request.Write(output.WrittenSpan);
+    }
+
+    private static async ValueTask WriteValueAsync(Utf8JsonWriter json, FormValue value, CancellationToken cancellationToken)
+    {
+        switch (value.Kind)
+        {
+            case FormValueKind.Null:
+                json.WriteNullValue();
+                break;
+            case FormValueKind.Text:
+                json.WriteStringValue(value.Text);
+                break;
+            case FormValueKind.Part:
+                var part = value.Part!;
+                await using (var stream = part.OpenRead())
+                {
+                    var (length, sha256) = await HashAsync(stream, cancellationToken);
+                    json.WriteStartObject();
+                    json.WriteString("filename", part.FileName);
+                    json.WriteNumber("length", length);
+                    json.WriteString("sha256", sha256);
+                    json.WriteEndObject();
+                }
+
+                break;
+            case FormValueKind.List:
+                json.WriteStartArray();
+                foreach (var item in value.Items)
+                {
+                    await WriteValueAsync(json, item, cancellationToken);
+                }
+
+                json.WriteEndArray();
+                break;
+        }
+    }
+
+    private static async ValueTask UploadAsync(Request request, CancellationToken cancellationToken)
+    {
+        var (length, sha256) = await HashAsync(request.Body, cancellationToken);
+        request.SetHeader("Content-Type", "application/json");
+        request.Write($"{{\"length\": {length}, \"sha256\": \"{sha256}\"}}");
+    }
+
+    private static async ValueTask BigAsync(Request request, CancellationToken cancellationToken)
+    {
+        var form = await request.ReadFormAsync(cancellationToken);
+        var bytes = long.Parse(form.GetText("bytes") ?? "0", CultureInfo.InvariantCulture);
+        request.SetHeader("Content-Type", "application/octet-stream");
+        request.Buffering = false;
+        for (var sent = 0L; sent < bytes && request.Aborted == AbortReason.None;)
+        {
+            var chunk = (int)Math.Min(Pattern.Length, bytes - sent);
+            await request.WriteAsync(Pattern.AsMemory(0, chunk), cancellationToken);
+            sent += chunk;
+        }
+    }
+
+    private static async ValueTask SlowAsync(Request request, CancellationToken cancellationToken)
+    {
+        var ms = int.Parse((await request.ReadFormAsync(cancellationToken)).GetText("ms") ?? "0", CultureInfo.InvariantCulture);
+        await Task.Delay(ms, cancellationToken);
+        request.SetHeader("Content-Type", "text/plain");
+        request.Write($"slept {ms}\n");
+    }
+
+    private static async ValueTask<(long Length, string Sha256)> HashAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            long length = 0;
+            int read;
+            while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                length += read;
+            }
+
+            return (length, Convert.ToHexStringLower(hash.GetHashAndReset()));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>64 KiB of "0123456789abcdef" repeated: every chunk of <c>big</c> starts on a pattern boundary.</summary>
+    private static byte[] CreatePattern()
+    {
+        var pattern = new byte[64 * 1024];
+        var unit = "0123456789abcdef"u8;
+        for (var i = 0; i < pattern.Length; i += unit.Length)
+        {
+            unit.CopyTo(pattern.AsSpan(i));
+        }
+
+        return pattern;
+    }
+}

@@ -1,0 +1,12 @@
+using Echo;
+using FastCgi;
+
+// The echo sample (shared/spec/echo-sample.md): one program for every role, under FastCGI or plain CGI.
+var options = FastCgiServerOptions.FromCommandLine(args);
+var handlers = new Dictionary<Role, Func<Handler>>
+{
+    [Role.Responder] = () => new EchoResponder(),
+    [Role.Authorizer] = () => new EchoAuthorizer(),
+    [Role.Filter] = () => new EchoFilter(),
+};
+await new FastCgiServer(handlers, options).RunAsync();

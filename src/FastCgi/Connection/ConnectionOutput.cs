@@ -1,0 +1,149 @@
+using System.IO.Pipelines;
+using FastCgi.Protocol;
+
+namespace FastCgi.Connection;
+
+/// <summary>
+/// The connection's output: whole records from any request, one writer at a time (spec 3.3: records of different
+/// requests may interleave, bytes of one record may not). Flushing waits for the socket, so a slow web server
+/// slows the handlers down instead of growing memory.
+/// </summary>
+internal sealed class ConnectionOutput(PipeWriter writer)
+{
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private bool _failed;
+
+    /// <summary>Writes <paramref name="data"/> as records of the stream; nothing is sent until a flush.</summary>
+    public void WriteStream(RecordType type, ushort requestId, ReadOnlySpan<byte> data)
+    {
+        _lock.Wait();
+        try
+        {
+            ThrowIfFailed();
+            RecordWriter.WriteStream(writer, type, requestId, data);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Writes <paramref name="data"/> as records of the stream; nothing is sent until a flush.</summary>
+    public async ValueTask WriteStreamAsync(RecordType type, ushort requestId, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfFailed();
+            RecordWriter.WriteStream(writer, type, requestId, data.Span);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Sends what is written.</summary>
+    public void Flush() => FlushAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Sends what is written; completes when the socket took it.</summary>
+    public async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await FlushLockedAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Ends a request: the empty STDOUT record (and STDERR's when it was used), then END_REQUEST (spec 5.1), in one
+    /// send with whatever the request wrote before.
+    /// </summary>
+    public async ValueTask EndRequestAsync(ushort requestId, bool stderrUsed, int appStatus, ProtocolStatus status)
+    {
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ThrowIfFailed();
+            RecordWriter.WriteEndOfStream(writer, RecordType.Stdout, requestId);
+            if (stderrUsed)
+            {
+                RecordWriter.WriteEndOfStream(writer, RecordType.Stderr, requestId);
+            }
+
+            RecordWriter.WriteEndRequest(writer, requestId, appStatus, status);
+            await FlushLockedAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Refuses a request with END_REQUEST and a protocol status (spec 5.5).</summary>
+    public ValueTask RefuseAsync(ushort requestId, ProtocolStatus status) => WriteAndFlushAsync(
+        (requestId, status),
+        static (w, s) => RecordWriter.WriteEndRequest(w, s.requestId, 0, s.status));
+
+    /// <summary>Answers FCGI_GET_VALUES (spec 4.1).</summary>
+    public ValueTask GetValuesResultAsync(IEnumerable<KeyValuePair<string, string>> values) => WriteAndFlushAsync(
+        values,
+        static (w, v) => RecordWriter.WriteGetValuesResult(w, v));
+
+    /// <summary>Answers a management record of a type this version does not know (spec 4.2).</summary>
+    public ValueTask UnknownTypeAsync(byte type) => WriteAndFlushAsync(
+        type,
+        static (w, t) => RecordWriter.WriteUnknownType(w, t));
+
+    private async ValueTask WriteAndFlushAsync<TState>(TState state, Action<PipeWriter, TState> write)
+    {
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            ThrowIfFailed();
+            write(writer, state);
+            await FlushLockedAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private async ValueTask FlushLockedAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfFailed();
+        try
+        {
+            var result = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                _failed = true;
+                throw new IOException("The web server connection is closed.");
+            }
+        }
+        catch (Exception exception) when (exception is not IOException and not OperationCanceledException)
+        {
+            _failed = true;
+            throw new IOException("Writing to the web server failed.", exception);
+        }
+        catch (IOException)
+        {
+            _failed = true;
+            throw;
+        }
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (_failed)
+        {
+            throw new IOException("The web server connection is closed.");
+        }
+    }
+}

@@ -1,0 +1,376 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using FastCgi.Cgi;
+using FastCgi.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace FastCgi.Connection;
+
+/// <summary>
+/// One web server connection: reads records, demultiplexes them by request id (spec 3.3), starts a handler when a
+/// request's PARAMS end, feeds STDIN and DATA to it, and ends the connection when the web server or the protocol
+/// says so. Protocol violations close the connection; request-level refusals are END_REQUEST records.
+/// </summary>
+internal sealed class FastCgiConnection
+{
+    private readonly PipeReader _input;
+    private readonly ServerContext _server;
+    private readonly Dictionary<ushort, RequestContext> _requests = [];
+    private readonly Lock _requestsLock = new();
+    private readonly long _id;
+    private TaskCompletionSource? _requestsDone;
+    private volatile bool _closing;
+    private bool _stopRequested;
+
+    public FastCgiConnection(PipeReader input, PipeWriter output, ServerContext server, long id)
+    {
+        _input = input;
+        Output = new ConnectionOutput(output);
+        _server = server;
+        _id = id;
+    }
+
+    public ConnectionOutput Output { get; }
+
+    /// <summary>Reads and dispatches records until the web server closes, a violation, or the server stops.</summary>
+    public async Task RunAsync()
+    {
+        try
+        {
+            await ReadLoopAsync().ConfigureAwait(false);
+        }
+        catch (ProtocolException exception)
+        {
+            Log.ProtocolError(_server.Logger, _id, exception.Reason, exception.Message);
+        }
+        catch (IOException exception)
+        {
+            Log.ConnectionFailed(_server.Logger, _id, exception.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            // The server is shutting down.
+        }
+        finally
+        {
+            await _input.CompleteAsync().ConfigureAwait(false);
+            AbortAll(AbortReason.ConnectionLost, completeInput: true);
+            await WaitForRequestsAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Asks the connection to end once its requests are done; an idle connection ends at once. New requests are
+    /// refused with FCGI_OVERLOADED meanwhile.
+    /// </summary>
+    public void RequestStop()
+    {
+        lock (_requestsLock)
+        {
+            _stopRequested = true;
+            if (_requests.Count > 0)
+            {
+                return;
+            }
+        }
+
+        _input.CancelPendingRead();
+    }
+
+    /// <summary>
+    /// Aborts every request in flight. Only the read loop completes the input pipes (<paramref name="completeInput"/>),
+    /// since a pipe's writer has one owner.
+    /// </summary>
+    public void AbortAll(AbortReason reason, bool completeInput)
+    {
+        RequestContext[] active;
+        lock (_requestsLock)
+        {
+            active = [.. _requests.Values];
+        }
+
+        foreach (var context in active)
+        {
+            context.Request?.AbortFromServer(reason);
+            if (completeInput)
+            {
+                context.CompleteInput(new IOException("The web server connection was lost."));
+            }
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        while (true)
+        {
+            var result = await _input.ReadAsync().ConfigureAwait(false);
+            var buffer = result.Buffer;
+            try
+            {
+                if (result.IsCanceled || _closing)
+                {
+                    return;
+                }
+
+                while (RecordReader.TryReadRecord(ref buffer, out var header, out var content))
+                {
+                    await ProcessRecordAsync(header, content).ConfigureAwait(false);
+                    if (_closing)
+                    {
+                        return;
+                    }
+                }
+
+                if (result.IsCompleted)
+                {
+                    if (!buffer.IsEmpty)
+                    {
+                        Log.TruncatedRecord(_server.Logger, _id, buffer.Length);
+                    }
+
+                    return;
+                }
+            }
+            finally
+            {
+                _input.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+    }
+
+    private ValueTask ProcessRecordAsync(RecordHeader header, ReadOnlySequence<byte> content)
+    {
+        if (header.IsManagement)
+        {
+            return ProcessManagementAsync(header, content);
+        }
+
+        switch (header.Type)
+        {
+            case RecordType.BeginRequest:
+                return BeginRequestAsync(header.RequestId, BeginRequestBody.ReadFrom(content));
+            case RecordType.AbortRequest:
+                return TryGetRequest(header.RequestId, out var aborted) ? AbortAsync(aborted) : ValueTask.CompletedTask;
+            case RecordType.Params:
+                return TryGetRequest(header.RequestId, out var context) ? ParamsAsync(context, content) : ValueTask.CompletedTask;
+            case RecordType.Stdin:
+                return TryGetRequest(header.RequestId, out var stdin) && stdin.Role != Role.Authorizer
+                    ? FeedAsync(stdin.Stdin.Writer, content)
+                    : ValueTask.CompletedTask;
+            case RecordType.Data:
+                return TryGetRequest(header.RequestId, out var data) && data.Data is not null
+                    ? FeedAsync(data.Data.Writer, content)
+                    : ValueTask.CompletedTask;
+            default:
+                // Spec 3.3: records for request ids that are not active, and types an application does not
+                // receive, are ignored.
+                return ValueTask.CompletedTask;
+        }
+    }
+
+    private ValueTask ProcessManagementAsync(RecordHeader header, ReadOnlySequence<byte> content)
+    {
+        if (header.Type != RecordType.GetValues)
+        {
+            return Output.UnknownTypeAsync((byte)header.Type);
+        }
+
+        var answers = new List<KeyValuePair<string, string>>();
+        foreach (var name in GetValuesRequest.ReadNames(content))
+        {
+            if (_server.GetValuesAnswers.TryGetValue(name, out var value))
+            {
+                answers.Add(new(name, value));
+            }
+        }
+
+        return Output.GetValuesResultAsync(answers);
+    }
+
+    private ValueTask BeginRequestAsync(ushort requestId, BeginRequestBody body)
+    {
+        var role = (Role)body.Role;
+        lock (_requestsLock)
+        {
+            if (_requests.ContainsKey(requestId))
+            {
+                ProtocolException.Throw(ProtocolRejectionReason.DuplicateRequestId, $"Request id {requestId} is already in use.");
+            }
+
+            if (_requests.Count >= _server.MaxRequestsPerConnection)
+            {
+                // Spec 5.5: an application that does not multiplex refuses a second request with CANT_MPX_CONN.
+                return Output.RefuseAsync(requestId, _server.Multiplexed ? ProtocolStatus.Overloaded : ProtocolStatus.CantMultiplexConnection);
+            }
+
+            if (_server.GetHandlerFactory(role) is null)
+            {
+                return Output.RefuseAsync(requestId, ProtocolStatus.UnknownRole);
+            }
+
+            if (_stopRequested || !_server.TryBeginRequest())
+            {
+                return Output.RefuseAsync(requestId, ProtocolStatus.Overloaded);
+            }
+
+            _requests.Add(requestId, new RequestContext(this, requestId, role, body.KeepConnection, _server.Options.Limits.MaxBufferedInputBytes));
+        }
+
+        Log.RequestBegun(_server.Logger, _id, requestId, role);
+        return ValueTask.CompletedTask;
+    }
+
+    private ValueTask ParamsAsync(RequestContext context, ReadOnlySequence<byte> content)
+    {
+        if (context.ParamsComplete)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        if (!content.IsEmpty)
+        {
+            if (!context.AppendParams(content, _server.Options.Limits.MaxParamsBytes))
+            {
+                ProtocolException.Throw(ProtocolRejectionReason.ParamsTooLarge, $"The PARAMS stream of request {context.RequestId} is over {_server.Options.Limits.MaxParamsBytes} bytes.");
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        context.CompleteParams();
+        if (context.Role == Role.Authorizer)
+        {
+            // Spec 6.3: an authorizer gets no body; web servers differ on whether they send an empty STDIN.
+            context.Stdin.Writer.Complete();
+        }
+
+        StartRequest(context);
+        return ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask FeedAsync(PipeWriter writer, ReadOnlySequence<byte> content)
+    {
+        if (content.IsEmpty)
+        {
+            await writer.CompleteAsync().ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            foreach (var segment in content)
+            {
+                writer.Write(segment.Span);
+            }
+
+            // Waits while the handler has MaxBufferedInputBytes unread: the web server is slowed, memory is not grown.
+            await writer.FlushAsync().ConfigureAwait(false);
+        }
+        catch (InvalidOperationException)
+        {
+            // The stream was already ended (an aborted request, or an empty record came twice); the bytes are dropped.
+        }
+    }
+
+    private void StartRequest(RequestContext context)
+    {
+        var factory = _server.GetHandlerFactory(context.Role)!;
+        context.Request = _server.Options.GZip ? new GZipFastCgiRequest(context, Output) : new FastCgiRequest(context, Output);
+        context.Request.Limits = _server.Options.RequestLimits;
+        _ = Task.Run(() => RunRequestAsync(context, factory));
+    }
+
+    private async Task RunRequestAsync(RequestContext context, Func<Handler> factory)
+    {
+        var request = context.Request!;
+        try
+        {
+            await HandlerRunner.RunAsync(factory(), request).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            Log.HandlerCreationFailed(_server.Logger, _id, context.RequestId, exception);
+        }
+        finally
+        {
+            request.Dispose();
+            EndRequest(context);
+        }
+    }
+
+    private void EndRequest(RequestContext context)
+    {
+        bool stop;
+        lock (_requestsLock)
+        {
+            _requests.Remove(context.RequestId);
+            stop = !context.KeepConnection || (_stopRequested && _requests.Count == 0);
+            if (!context.KeepConnection)
+            {
+                // Spec 5.1: without FCGI_KEEP_CONN the application closes the connection after the request.
+                _closing = true;
+            }
+
+            if (_requests.Count == 0)
+            {
+                _requestsDone?.TrySetResult();
+            }
+        }
+
+        _server.EndRequest();
+        Log.RequestEnded(_server.Logger, _id, context.RequestId, context.Request?.Aborted ?? AbortReason.None);
+        if (stop)
+        {
+            _input.CancelPendingRead();
+        }
+    }
+
+    /// <summary>
+    /// FCGI_ABORT_REQUEST (spec 5.4): the handler sees <see cref="Request.Aborted"/> and its token fire, its body
+    /// reads fail, and END_REQUEST follows when it returns. A request whose handler has not started ends here.
+    /// </summary>
+    private ValueTask AbortAsync(RequestContext context)
+    {
+        context.CompleteInput(new IOException("The web server aborted the request."));
+        if (context.Request is not null)
+        {
+            context.Request.AbortFromServer(AbortReason.WebServer);
+            return ValueTask.CompletedTask;
+        }
+
+        lock (_requestsLock)
+        {
+            _requests.Remove(context.RequestId);
+            if (!context.KeepConnection)
+            {
+                _closing = true;
+            }
+        }
+
+        context.ReturnParams();
+        _server.EndRequest();
+        return Output.RefuseAsync(context.RequestId, ProtocolStatus.RequestComplete);
+    }
+
+    private bool TryGetRequest(ushort requestId, out RequestContext context)
+    {
+        lock (_requestsLock)
+        {
+            return _requests.TryGetValue(requestId, out context!);
+        }
+    }
+
+    private Task WaitForRequestsAsync()
+    {
+        lock (_requestsLock)
+        {
+            if (_requests.Count == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _requestsDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _requestsDone.Task;
+        }
+    }
+}

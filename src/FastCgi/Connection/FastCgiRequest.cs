@@ -1,0 +1,100 @@
+using System.Text;
+using FastCgi.Connection;
+using FastCgi.Protocol;
+
+namespace FastCgi;
+
+/// <summary>
+/// A request served over FastCGI (the seed's <c>fcgi.Request</c>): the same interface as every
+/// <see cref="Request"/>, plus the FCGI_DATA stream of the Filter role. The body and data are streams the handler
+/// reads while the web server is still sending them; the response goes out as FCGI_STDOUT records.
+/// </summary>
+public class FastCgiRequest : Request
+{
+    private readonly RequestContext _context;
+    private readonly ConnectionOutput _output;
+    private Stream? _body;
+    private Stream? _data;
+    private bool _stderrUsed;
+
+    internal FastCgiRequest(RequestContext context, ConnectionOutput output)
+    {
+        _context = context;
+        _output = output;
+        EnableAbortToken();
+    }
+
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, string> Environ => _context.Environ;
+
+    /// <inheritdoc />
+    public override Stream Body => _body ??= _context.Stdin.Reader.AsStream();
+
+    /// <summary>The FCGI_DATA stream: the file a Filter works on (empty for other roles).</summary>
+    public Stream Data => _data ??= _context.Data?.Reader.AsStream() ?? Stream.Null;
+
+    /// <summary>The FastCGI role the web server asked for.</summary>
+    public Role Role => _context.Role;
+
+    /// <summary>The FastCGI request id on its connection.</summary>
+    public int RequestId => _context.RequestId;
+
+    /// <summary>The status sent in END_REQUEST's appStatus (like a CGI exit code). Default 0.</summary>
+    public int AppStatus { get; set; }
+
+    internal void AbortFromServer(AbortReason reason) => Abort(reason);
+
+    /// <inheritdoc />
+    protected override void TransportWrite(ReadOnlySpan<byte> data) =>
+        _output.WriteStream(RecordType.Stdout, _context.RequestId, data);
+
+    /// <inheritdoc />
+    protected override ValueTask TransportWriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+        _output.WriteStreamAsync(RecordType.Stdout, _context.RequestId, data, cancellationToken);
+
+    /// <inheritdoc />
+    protected override void TransportFlush() => _output.Flush();
+
+    /// <inheritdoc />
+    protected override ValueTask TransportFlushAsync(CancellationToken cancellationToken) => _output.FlushAsync(cancellationToken);
+
+    /// <inheritdoc />
+    protected override void TransportComplete() => TransportCompleteAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    protected override ValueTask TransportCompleteAsync(CancellationToken cancellationToken) =>
+        _output.EndRequestAsync(_context.RequestId, _stderrUsed, AppStatus, ProtocolStatus.RequestComplete);
+
+    /// <inheritdoc />
+    protected override void TransportWriteError(string message)
+    {
+        _stderrUsed = true;
+        _output.WriteStream(RecordType.Stderr, _context.RequestId, Encoding.UTF8.GetBytes(message));
+        _output.Flush();
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _context.Stdin.Reader.Complete();
+            _context.Data?.Reader.Complete();
+        }
+
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>
+/// A <see cref="FastCgiRequest"/> that compresses its body with gzip when the client accepts it (the seed's
+/// <c>GZipRequest</c>): <see cref="Request.GZipLevel"/> starts at 6. Chosen with <see cref="FastCgiServerOptions.GZip"/>.
+/// </summary>
+public class GZipFastCgiRequest : FastCgiRequest
+{
+    internal GZipFastCgiRequest(RequestContext context, ConnectionOutput output)
+        : base(context, output)
+    {
+        GZipLevel = 6;
+    }
+}

@@ -1,0 +1,41 @@
+using FastCgi.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace FastCgi.Connection;
+
+/// <summary>The server's log messages, with connection and request ids. None carries a parameter value.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Debug, "Connection {ConnectionId} opened from {Remote}")]
+    public static partial void ConnectionOpened(ILogger logger, long connectionId, string remote);
+
+    [LoggerMessage(2, LogLevel.Debug, "Connection {ConnectionId} closed")]
+    public static partial void ConnectionClosed(ILogger logger, long connectionId);
+
+    [LoggerMessage(3, LogLevel.Warning, "Connection {ConnectionId} closed: protocol error {Reason}: {Message}")]
+    public static partial void ProtocolError(ILogger logger, long connectionId, ProtocolRejectionReason reason, string message);
+
+    [LoggerMessage(4, LogLevel.Debug, "Connection {ConnectionId} failed: {Message}")]
+    public static partial void ConnectionFailed(ILogger logger, long connectionId, string message);
+
+    [LoggerMessage(5, LogLevel.Warning, "Connection {ConnectionId} ended inside a record ({Bytes} bytes left)")]
+    public static partial void TruncatedRecord(ILogger logger, long connectionId, long bytes);
+
+    [LoggerMessage(6, LogLevel.Debug, "Connection {ConnectionId} request {RequestId} begun as {Role}")]
+    public static partial void RequestBegun(ILogger logger, long connectionId, ushort requestId, Role role);
+
+    [LoggerMessage(7, LogLevel.Debug, "Connection {ConnectionId} request {RequestId} ended (aborted: {Aborted})")]
+    public static partial void RequestEnded(ILogger logger, long connectionId, ushort requestId, AbortReason aborted);
+
+    [LoggerMessage(8, LogLevel.Error, "Connection {ConnectionId} request {RequestId}: the handler could not be created")]
+    public static partial void HandlerCreationFailed(ILogger logger, long connectionId, ushort requestId, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Warning, "Connection from {Remote} refused: not in FCGI_WEB_SERVER_ADDRS")]
+    public static partial void ConnectionRefused(ILogger logger, string remote);
+
+    [LoggerMessage(10, LogLevel.Information, "Listening on {Address} (threading level {Level})")]
+    public static partial void Listening(ILogger logger, string address, int level);
+
+    [LoggerMessage(11, LogLevel.Warning, "Shutdown timeout passed; aborting {Count} requests in flight")]
+    public static partial void DrainTimedOut(ILogger logger, int count);
+}

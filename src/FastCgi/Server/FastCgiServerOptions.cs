@@ -1,0 +1,101 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+
+namespace FastCgi;
+
+/// <summary>
+/// How a <see cref="FastCgiServer"/> runs: the seed's constructor arguments (<c>max_requests</c>, <c>params</c>,
+/// <c>request_type</c>, <c>threading_level</c>) plus where to listen, limits and logging.
+/// Every property has a documented default.
+/// </summary>
+public sealed record FastCgiServerOptions
+{
+    /// <summary>The seed's <c>threading_level</c>. Default <see cref="FastCgi.ThreadingLevel.PerConnection"/> (1).</summary>
+    public ThreadingLevel ThreadingLevel { get; init; } = ThreadingLevel.PerConnection;
+
+    /// <summary>
+    /// The seed's <c>max_requests</c>: after this many requests have begun, the server stops accepting work, lets
+    /// those requests finish and <see cref="FastCgiServer.Run"/> returns. Default 0: unlimited.
+    /// </summary>
+    public int MaxRequests { get; init; }
+
+    /// <summary>
+    /// The seed's <c>params</c>: values answered to FCGI_GET_VALUES in place of the server's own
+    /// (FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS), or in addition to them. Default none.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Params { get; init; }
+
+    /// <summary>
+    /// The seed's <c>request_type=GZipRequest</c>: every request is a <see cref="GZipFastCgiRequest"/> (and a
+    /// <see cref="GZipCgiRequest"/> under the CGI fallback). Default false.
+    /// </summary>
+    public bool GZip { get; init; }
+
+    /// <summary>
+    /// Where to listen instead of the socket inherited as file descriptor 0: <c>127.0.0.1:9000</c>,
+    /// <c>[::1]:9000</c>, <c>*:9000</c>, or <c>unix:/path/to/socket</c>. Default none: use fd 0, or run as CGI
+    /// when fd 0 is not a socket.
+    /// </summary>
+    public string? Listen { get; init; }
+
+    /// <summary>The file mode of a Unix socket the server binds. Default 0660 (owner and group, e.g. the web server's).</summary>
+    public UnixFileMode UnixSocketMode { get; init; } =
+        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+
+    /// <summary>
+    /// The web servers allowed to connect over TCP. Default: <c>FCGI_WEB_SERVER_ADDRS</c> from the environment
+    /// (comma-separated addresses), or anyone when it is not set.
+    /// </summary>
+    public string? WebServerAddresses { get; init; } = Environment.GetEnvironmentVariable("FCGI_WEB_SERVER_ADDRS");
+
+    /// <summary>The limits the server enforces. Default <see cref="FastCgiServerLimits.Default"/>.</summary>
+    public FastCgiServerLimits Limits { get; init; } = FastCgiServerLimits.Default;
+
+    /// <summary>The limits on each request's form, body and cookies. Default <see cref="RequestLimits.Default"/>.</summary>
+    public RequestLimits RequestLimits { get; init; } = RequestLimits.Default;
+
+    /// <summary>How long <see cref="FastCgiServer.Exit"/> lets requests in flight finish before aborting them. Default 30 s.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Where the server logs connections, requests and protocol errors. Default none.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
+    /// Reads the standard command-line options over <paramref name="defaults"/>: <c>--listen ADDRESS</c>,
+    /// <c>--threading-level 0|1|2</c>, <c>--max-requests N</c>, <c>--gzip</c>, <c>--unix-socket-mode OCTAL</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is unknown or its value is invalid.</exception>
+    public static FastCgiServerOptions FromCommandLine(IReadOnlyList<string> args, FastCgiServerOptions? defaults = null)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var options = defaults ?? new FastCgiServerOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.", nameof(args));
+            options = args[i] switch
+            {
+                "--listen" => options with { Listen = Value() },
+                "--threading-level" => options with { ThreadingLevel = ParseLevel(Value()) },
+                "--max-requests" => options with { MaxRequests = ParseCount(Value(), "--max-requests") },
+                "--gzip" => options with { GZip = true },
+                "--unix-socket-mode" => options with { UnixSocketMode = (UnixFileMode)Convert.ToInt32(Value(), 8) },
+                _ => throw new ArgumentException($"Unknown option '{args[i]}'.", nameof(args)),
+            };
+        }
+
+        return options;
+    }
+
+    private static ThreadingLevel ParseLevel(string text) => text switch
+    {
+        "0" => ThreadingLevel.Single,
+        "1" => ThreadingLevel.PerConnection,
+        "2" => ThreadingLevel.Multiplexed,
+        _ => throw new ArgumentException($"--threading-level must be 0, 1 or 2, not '{text}'."),
+    };
+
+    private static int ParseCount(string text, string option) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new ArgumentException($"{option} must be a non-negative integer, not '{text}'.");
+}

@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace FastCgi.Tests.Support;
+
+/// <summary>The echo sample as the test build made it (the test project builds it through a project reference).</summary>
+internal static class EchoApp
+{
+    /// <summary>The apphost <c>Echo</c> of the same configuration as this test assembly.</summary>
+    public static string Executable { get; } = Find();
+
+    /// <summary>Finds a program on PATH, or fails with a message that says what to install.</summary>
+    public static string RequireTool(string name, string package)
+    {
+        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/sbin").Append("/usr/bin"))
+        {
+            var path = Path.Combine(directory, name);
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+
+        throw new InvalidOperationException($"'{name}' is not installed: apt-get install {package} (.ci/run installs it).");
+    }
+
+    private static string Find()
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var path = Path.Combine(RepositoryPaths.Root, "samples", "Echo", "bin", configuration, "net10.0", "Echo");
+        return File.Exists(path) ? path : throw new FileNotFoundException("The echo sample was not built: " + path);
+    }
+}
+
+/// <summary>
+/// The echo sample started as a FastCGI application the way spawn-fcgi (and lighttpd, mod_fcgid) start one: with its
+/// listening socket on file descriptor 0. <c>spawn-fcgi -n</c> execs the program in place, so its pid is the app's.
+/// </summary>
+internal sealed class EchoServer : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _directory;
+    private readonly System.Text.StringBuilder _output = new();
+
+    private EchoServer(Process process, string directory, EndPoint endPoint)
+    {
+        _process = process;
+        _directory = directory;
+        EndPoint = endPoint;
+    }
+
+    public EndPoint EndPoint { get; }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>What the process wrote to stdout and stderr (its own log, not the FastCGI error stream).</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts the echo sample on a Unix socket (or on 127.0.0.1 when <paramref name="tcp"/>).</summary>
+    public static async Task<EchoServer> StartAsync(string[]? args = null, bool tcp = false, IDictionary<string, string>? environment = null)
+    {
+        var spawn = EchoApp.RequireTool("spawn-fcgi", "spawn-fcgi");
+        var directory = Directory.CreateTempSubdirectory("fastcgi-test-").FullName;
+        var start = new ProcessStartInfo(spawn)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        EndPoint endPoint;
+        start.ArgumentList.Add("-n");
+        if (tcp)
+        {
+            var port = FreeTcpPort();
+            endPoint = new IPEndPoint(IPAddress.Loopback, port);
+            foreach (var a in new[] { "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+            {
+                start.ArgumentList.Add(a);
+            }
+        }
+        else
+        {
+            var socket = Path.Combine(directory, "echo.sock");
+            endPoint = new UnixDomainSocketEndPoint(socket);
+            start.ArgumentList.Add("-s");
+            start.ArgumentList.Add(socket);
+        }
+
+        start.ArgumentList.Add("--");
+        start.ArgumentList.Add(EchoApp.Executable);
+        foreach (var arg in args ?? [])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        var process = Process.Start(start)!;
+        var server = new EchoServer(process, directory, endPoint);
+        process.OutputDataReceived += (_, e) => server.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => server.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await server.WaitUntilConnectableAsync();
+        return server;
+    }
+
+    public Task<FcgiTestClient> ConnectAsync() => FcgiTestClient.ConnectAsync(EndPoint);
+
+    /// <summary>The peak resident set size (VmHWM) in bytes, from /proc.</summary>
+    public long PeakRssBytes() => ReadStatusKb("VmHWM") * 1024;
+
+    /// <summary>The current resident set size (VmRSS) in bytes, from /proc.</summary>
+    public long RssBytes() => ReadStatusKb("VmRSS") * 1024;
+
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    public int ExitCode => _process.ExitCode;
+
+    public void Signal(int signal) => Process.Start("kill", [$"-{signal}", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private long ReadStatusKb(string field)
+    {
+        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+        {
+            if (line.StartsWith(field + ":", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(':')[1].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException($"{field} not found for pid {Pid}.");
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    private async Task WaitUntilConnectableAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The echo sample exited ({_process.ExitCode}): {Output}");
+            }
+
+            try
+            {
+                await using var probe = await ConnectAsync();
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        throw new TimeoutException("The echo sample did not start listening: " + Output);
+    }
+
+    private static int FreeTcpPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
