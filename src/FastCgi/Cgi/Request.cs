@@ -33,7 +33,7 @@ public abstract partial class Request : IDisposable
     public abstract Stream Body { get; }
 
     /// <summary>The limits that apply to this request's form, body and cookies.</summary>
-    public RequestLimits Limits { get; init; } = RequestLimits.Default;
+    public RequestLimits Limits { get; set; } = RequestLimits.Default;
 
     /// <summary>Whether and why the request was aborted. Writes after an abort are dropped.</summary>
     public AbortReason Aborted { get; private set; }

@@ -8,6 +8,7 @@ namespace FastCgi.Connection;
 /// requests may interleave, bytes of one record may not). Flushing waits for the socket, so a slow web server
 /// slows the handlers down instead of growing memory.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The lock never allocates a wait handle (no AvailableWaitHandle), so there is nothing to dispose.")]
 internal sealed class ConnectionOutput(PipeWriter writer)
 {
     private readonly SemaphoreSlim _lock = new(1, 1);

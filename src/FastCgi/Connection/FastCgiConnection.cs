@@ -125,7 +125,7 @@ internal sealed class FastCgiConnection
                 {
                     if (!buffer.IsEmpty)
                     {
-                        Log.TruncatedRecord(_server.Logger, _id, buffer.Length);
+                        ProtocolException.Throw(ProtocolRejectionReason.TruncatedRecord, buffer.Length, buffer.Length);
                     }
 
                     return;
@@ -175,26 +175,20 @@ internal sealed class FastCgiConnection
             return Output.UnknownTypeAsync((byte)header.Type);
         }
 
-        var answers = new List<KeyValuePair<string, string>>();
-        foreach (var name in GetValuesRequest.ReadNames(content))
-        {
-            if (_server.GetValuesAnswers.TryGetValue(name, out var value))
-            {
-                answers.Add(new(name, value));
-            }
-        }
-
-        return Output.GetValuesResultAsync(answers);
+        // Spec 4.1: answer the names asked for that the application knows, skip the rest.
+        var query = new GetValuesQuery(_server.GetValuesAnswers, []);
+        NameValueReader.Parse(content.IsSingleSegment ? content.FirstSpan : content.ToArray(), ref query);
+        return Output.GetValuesResultAsync(query.Answers);
     }
 
     private ValueTask BeginRequestAsync(ushort requestId, BeginRequestBody body)
     {
-        var role = (Role)body.Role;
+        var role = body.Role;
         lock (_requestsLock)
         {
             if (_requests.ContainsKey(requestId))
             {
-                ProtocolException.Throw(ProtocolRejectionReason.DuplicateRequestId, $"Request id {requestId} is already in use.");
+                ProtocolException.Throw(ProtocolRejectionReason.RequestIdInUse, requestId);
             }
 
             if (_requests.Count >= _server.MaxRequestsPerConnection)
@@ -231,7 +225,7 @@ internal sealed class FastCgiConnection
         {
             if (!context.AppendParams(content, _server.Options.Limits.MaxParamsBytes))
             {
-                ProtocolException.Throw(ProtocolRejectionReason.ParamsTooLarge, $"The PARAMS stream of request {context.RequestId} is over {_server.Options.Limits.MaxParamsBytes} bytes.");
+                ProtocolException.Throw(ProtocolRejectionReason.ParamsTooLarge, context.RequestId, _server.Options.Limits.MaxParamsBytes);
             }
 
             return ValueTask.CompletedTask;
@@ -371,6 +365,20 @@ internal sealed class FastCgiConnection
 
             _requestsDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
             return _requestsDone.Task;
+        }
+    }
+
+    private readonly struct GetValuesQuery(IReadOnlyDictionary<string, string> known, List<KeyValuePair<string, string>> answers) : INameValueHandler
+    {
+        public List<KeyValuePair<string, string>> Answers => answers;
+
+        public void OnPair(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+        {
+            var text = System.Text.Encoding.UTF8.GetString(name);
+            if (known.TryGetValue(text, out var answer))
+            {
+                answers.Add(new(text, answer));
+            }
         }
     }
 }

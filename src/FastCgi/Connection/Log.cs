@@ -18,9 +18,6 @@ internal static partial class Log
     [LoggerMessage(4, LogLevel.Debug, "Connection {ConnectionId} failed: {Message}")]
     public static partial void ConnectionFailed(ILogger logger, long connectionId, string message);
 
-    [LoggerMessage(5, LogLevel.Warning, "Connection {ConnectionId} ended inside a record ({Bytes} bytes left)")]
-    public static partial void TruncatedRecord(ILogger logger, long connectionId, long bytes);
-
     [LoggerMessage(6, LogLevel.Debug, "Connection {ConnectionId} request {RequestId} begun as {Role}")]
     public static partial void RequestBegun(ILogger logger, long connectionId, ushort requestId, Role role);
 

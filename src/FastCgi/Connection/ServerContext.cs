@@ -18,7 +18,7 @@ internal sealed class ServerContext
         _handlers = handlers;
         Options = options;
         OnMaxRequestsReached = onMaxRequestsReached;
-        var single = options.ThreadingLevel == ThreadingLevel.Single;
+        var single = options.ThreadingLevel == ThreadingLevel.Sequential;
         Multiplexed = options.ThreadingLevel == ThreadingLevel.Multiplexed;
         MaxConnections = single ? 1 : options.Limits.MaxConnections;
         MaxConcurrentRequests = single ? 1 : options.Limits.MaxConcurrentRequests;

@@ -23,4 +23,7 @@ internal enum ProtocolRejectionReason
 
     /// <summary><c>FCGI_BEGIN_REQUEST</c> for a request id that is still active (spec 5.1: the id must not be in use).</summary>
     RequestIdInUse,
+
+    /// <summary>A request's PARAMS stream is over <see cref="FastCgiServerLimits.MaxParamsBytes"/>.</summary>
+    ParamsTooLarge,
 }

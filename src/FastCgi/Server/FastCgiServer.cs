@@ -16,6 +16,7 @@ namespace FastCgi;
 /// <example>
 /// <code>new FastCgiServer(() => new Hello()).Run();</code>
 /// </example>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The exit source lives as long as the server and never allocates a wait handle.")]
 public sealed class FastCgiServer
 {
     private readonly IReadOnlyDictionary<Role, Func<Handler>> _handlers;
@@ -136,7 +137,7 @@ public sealed class FastCgiServer
                 var connection = CreateConnection(socket, context, id, out var run);
                 var task = RunConnectionAsync(socket, run, connections, id, slots, context);
                 connections[id] = (connection, task);
-                if (Options.ThreadingLevel == ThreadingLevel.Single)
+                if (Options.ThreadingLevel == ThreadingLevel.Sequential)
                 {
                     await task.ConfigureAwait(false);
                 }

@@ -11,13 +11,13 @@ public sealed record FastCgiServerLimits
 
     /// <summary>
     /// Most concurrent connections (FCGI_MAX_CONNS); further connections wait in the listen backlog.
-    /// Default 1024; always 1 at <see cref="ThreadingLevel.Single"/>.
+    /// Default 1024; always 1 at <see cref="ThreadingLevel.Sequential"/>.
     /// </summary>
     public int MaxConnections { get; init; } = 1024;
 
     /// <summary>
     /// Most concurrent requests in the process (FCGI_MAX_REQS); a request past it is refused with
-    /// FCGI_OVERLOADED. Default 1024; always 1 at <see cref="ThreadingLevel.Single"/>.
+    /// FCGI_OVERLOADED. Default 1024; always 1 at <see cref="ThreadingLevel.Sequential"/>.
     /// </summary>
     public int MaxConcurrentRequests { get; init; } = 1024;
 

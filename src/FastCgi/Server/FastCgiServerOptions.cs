@@ -62,7 +62,8 @@ public sealed record FastCgiServerOptions
 
     /// <summary>
     /// Reads the standard command-line options over <paramref name="defaults"/>: <c>--listen ADDRESS</c>,
-    /// <c>--threading-level 0|1|2</c>, <c>--max-requests N</c>, <c>--gzip</c>, <c>--unix-socket-mode OCTAL</c>.
+    /// <c>--threading-level 0|1|2</c>, <c>--max-requests N</c>, <c>--gzip</c>, <c>--unix-socket-mode OCTAL</c>,
+    /// <c>--max-connections N</c>, <c>--max-concurrent-requests N</c>.
     /// </summary>
     /// <exception cref="ArgumentException">An option is unknown or its value is invalid.</exception>
     public static FastCgiServerOptions FromCommandLine(IReadOnlyList<string> args, FastCgiServerOptions? defaults = null)
@@ -78,6 +79,8 @@ public sealed record FastCgiServerOptions
                 "--threading-level" => options with { ThreadingLevel = ParseLevel(Value()) },
                 "--max-requests" => options with { MaxRequests = ParseCount(Value(), "--max-requests") },
                 "--gzip" => options with { GZip = true },
+                "--max-connections" => options with { Limits = options.Limits with { MaxConnections = ParseCount(Value(), "--max-connections") } },
+                "--max-concurrent-requests" => options with { Limits = options.Limits with { MaxConcurrentRequests = ParseCount(Value(), "--max-concurrent-requests") } },
                 "--unix-socket-mode" => options with { UnixSocketMode = (UnixFileMode)Convert.ToInt32(Value(), 8) },
                 _ => throw new ArgumentException($"Unknown option '{args[i]}'.", nameof(args)),
             };
@@ -88,7 +91,7 @@ public sealed record FastCgiServerOptions
 
     private static ThreadingLevel ParseLevel(string text) => text switch
     {
-        "0" => ThreadingLevel.Single,
+        "0" => ThreadingLevel.Sequential,
         "1" => ThreadingLevel.PerConnection,
         "2" => ThreadingLevel.Multiplexed,
         _ => throw new ArgumentException($"--threading-level must be 0, 1 or 2, not '{text}'."),

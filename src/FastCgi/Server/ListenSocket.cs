@@ -55,7 +55,10 @@ internal static partial class ListenSocket
 
             socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             socket.Bind(new UnixDomainSocketEndPoint(path));
-            File.SetUnixFileMode(path, unixSocketMode);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(path, unixSocketMode);
+            }
         }
         else
         {

@@ -7,7 +7,7 @@ namespace FastCgi;
 public enum ThreadingLevel
 {
     /// <summary>Level 0: one connection at a time, one request at a time.</summary>
-    Single = 0,
+    Sequential = 0,
 
     /// <summary>Level 1 (the default): concurrent connections, one request each.</summary>
     PerConnection = 1,
