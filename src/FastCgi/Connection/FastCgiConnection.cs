@@ -19,6 +19,7 @@ internal sealed class FastCgiConnection
     private readonly Lock _requestsLock = new();
     private readonly long _id;
     private TaskCompletionSource? _requestsDone;
+    private int _inFlight;
     private volatile bool _closing;
     private bool _stopRequested;
 
@@ -68,7 +69,7 @@ internal sealed class FastCgiConnection
         lock (_requestsLock)
         {
             _stopRequested = true;
-            if (_requests.Count > 0)
+            if (_inFlight > 0)
             {
                 return;
             }
@@ -208,6 +209,7 @@ internal sealed class FastCgiConnection
             }
 
             _requests.Add(requestId, new RequestContext(this, requestId, role, body.KeepConnection, _server.Options.Limits.MaxBufferedInputBytes));
+            _inFlight++;
         }
 
         Log.RequestBegun(_server.Logger, _id, requestId, role);
@@ -288,34 +290,79 @@ internal sealed class FastCgiConnection
         finally
         {
             request.Dispose();
-            EndRequest(context);
+
+            // Normally EndRequestAsync released it; this is for a response that could not even be ended.
+            if (Release(context).Released)
+            {
+                Settle();
+            }
         }
     }
 
-    private void EndRequest(RequestContext context)
+    /// <summary>
+    /// Ends a request: frees its id first, so that a web server that reuses the id or the connection the moment it
+    /// reads END_REQUEST finds them free, then sends the end of STDOUT (and STDERR) and END_REQUEST (spec 5.5).
+    /// The connection stays open until that write is done.
+    /// </summary>
+    public async ValueTask EndRequestAsync(RequestContext context, bool stderrUsed, int appStatus)
     {
-        bool stop;
+        var (released, close) = Release(context);
+        try
+        {
+            await Output.EndRequestAsync(context.RequestId, stderrUsed, appStatus, ProtocolStatus.RequestComplete).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (released)
+            {
+                Settle();
+            }
+
+            if (close)
+            {
+                _input.CancelPendingRead();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes the request off the connection, once. Returns whether this call did it, and whether the connection
+    /// should end now.
+    /// </summary>
+    private (bool Released, bool Close) Release(RequestContext context)
+    {
+        bool close;
         lock (_requestsLock)
         {
+            if (!_requests.TryGetValue(context.RequestId, out var current) || current != context)
+            {
+                return (false, false);
+            }
+
             _requests.Remove(context.RequestId);
-            stop = !context.KeepConnection || (_stopRequested && _requests.Count == 0);
             if (!context.KeepConnection)
             {
                 // Spec 5.1: without FCGI_KEEP_CONN the application closes the connection after the request.
                 _closing = true;
             }
 
-            if (_requests.Count == 0)
-            {
-                _requestsDone?.TrySetResult();
-            }
+            close = _closing || (_stopRequested && _requests.Count == 0);
         }
 
         _server.EndRequest();
         Log.RequestEnded(_server.Logger, _id, context.RequestId, context.Request?.Aborted ?? AbortReason.None);
-        if (stop)
+        return (true, close);
+    }
+
+    /// <summary>A released request's last write is done; the connection may close once none is left.</summary>
+    private void Settle()
+    {
+        lock (_requestsLock)
         {
-            _input.CancelPendingRead();
+            if (--_inFlight == 0)
+            {
+                _requestsDone?.TrySetResult();
+            }
         }
     }
 
@@ -332,18 +379,24 @@ internal sealed class FastCgiConnection
             return ValueTask.CompletedTask;
         }
 
-        lock (_requestsLock)
+        context.ReturnParams();
+        var (released, _) = Release(context);
+        return EndAbortedAsync(context, released);
+    }
+
+    private async ValueTask EndAbortedAsync(RequestContext context, bool released)
+    {
+        try
         {
-            _requests.Remove(context.RequestId);
-            if (!context.KeepConnection)
+            await Output.RefuseAsync(context.RequestId, ProtocolStatus.RequestComplete).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (released)
             {
-                _closing = true;
+                Settle();
             }
         }
-
-        context.ReturnParams();
-        _server.EndRequest();
-        return Output.RefuseAsync(context.RequestId, ProtocolStatus.RequestComplete);
     }
 
     private bool TryGetRequest(ushort requestId, out RequestContext context)
@@ -358,7 +411,7 @@ internal sealed class FastCgiConnection
     {
         lock (_requestsLock)
         {
-            if (_requests.Count == 0)
+            if (_inFlight == 0)
             {
                 return Task.CompletedTask;
             }

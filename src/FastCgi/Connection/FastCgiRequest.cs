@@ -63,7 +63,7 @@ public class FastCgiRequest : Request
 
     /// <inheritdoc />
     protected override ValueTask TransportCompleteAsync(CancellationToken cancellationToken) =>
-        _output.EndRequestAsync(_context.RequestId, _stderrUsed, AppStatus, ProtocolStatus.RequestComplete);
+        _context.Connection.EndRequestAsync(_context, _stderrUsed, AppStatus);
 
     /// <inheritdoc />
     protected override void TransportWriteError(string message)

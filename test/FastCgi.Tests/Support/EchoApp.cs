@@ -69,7 +69,7 @@ internal sealed class EchoServer : IAsyncDisposable
     }
 
     /// <summary>Starts the echo sample on a Unix socket (or on 127.0.0.1 when <paramref name="tcp"/>).</summary>
-    public static async Task<EchoServer> StartAsync(string[]? args = null, bool tcp = false, IDictionary<string, string>? environment = null)
+    public static async Task<EchoServer> StartAsync(string[]? args = null, bool tcp = false, IDictionary<string, string>? environment = null, bool probe = true)
     {
         var spawn = EchoApp.RequireTool("spawn-fcgi", "spawn-fcgi");
         var directory = Directory.CreateTempSubdirectory("fastcgi-test-").FullName;
@@ -116,7 +116,7 @@ internal sealed class EchoServer : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await server.WaitUntilConnectableAsync();
+        await server.WaitUntilConnectableAsync(probe);
         return server;
     }
 
@@ -183,7 +183,11 @@ internal sealed class EchoServer : IAsyncDisposable
         }
     }
 
-    private async Task WaitUntilConnectableAsync()
+    /// <summary>
+    /// Waits until the socket accepts. The probe connection is closed unused; with <paramref name="probe"/> false
+    /// (a server that refuses this peer) only the socket's existence is awaited.
+    /// </summary>
+    private async Task WaitUntilConnectableAsync(bool probe)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
@@ -195,7 +199,12 @@ internal sealed class EchoServer : IAsyncDisposable
 
             try
             {
-                await using var probe = await ConnectAsync();
+                await using var connection = await ConnectAsync();
+                if (!probe)
+                {
+                    await Task.Delay(300);
+                }
+
                 return;
             }
             catch (SocketException)
