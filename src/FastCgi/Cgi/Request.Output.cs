@@ -336,6 +336,10 @@ public abstract partial class Request
             return;
         }
 
+        // Bytes the handler left in the pipe belong to the failed response; completing the pipe with the error drops
+        // them instead of letting Close append them to the error page.
+        _bodyWriter?.Complete(exception);
+        _bodyWriter = null;
         var status = rejected?.StatusCode ?? 500;
         _headers.Clear();
         _bufferLength = 0;
