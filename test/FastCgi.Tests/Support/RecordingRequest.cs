@@ -63,6 +63,9 @@ public sealed class RecordingRequest : Request
     /// <summary>When set, <see cref="Request.Error"/> throws <see cref="IOException"/>, as a lost error stream does.</summary>
     public bool FailErrors { get; set; }
 
+    /// <summary>When set, completing the response throws this, as a transport failing in an unexpected way does.</summary>
+    public Exception? CompleteFailure { get; set; }
+
     /// <summary>The log entries for transport writes only, as text.</summary>
     public IEnumerable<string> Writes => Log.Where(e => e.StartsWith("write:", StringComparison.Ordinal)).Select(e => e[6..]);
 
@@ -114,7 +117,15 @@ public sealed class RecordingRequest : Request
     }
 
     /// <inheritdoc />
-    protected override void TransportComplete() => Log.Add("complete");
+    protected override void TransportComplete()
+    {
+        if (CompleteFailure is not null)
+        {
+            throw CompleteFailure;
+        }
+
+        Log.Add("complete");
+    }
 
     /// <inheritdoc />
     protected override ValueTask TransportCompleteAsync(CancellationToken cancellationToken)
