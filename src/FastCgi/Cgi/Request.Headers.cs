@@ -111,6 +111,8 @@ public abstract partial class Request
     /// <exception cref="SequencingException">The headers were sent.</exception>
     public void SetStatus(int code, string? reason = null)
     {
+        // Checked here too so the exception names the call the application made.
+        CheckHeadersNotSent(nameof(SetStatus));
         ArgumentOutOfRangeException.ThrowIfLessThan(code, 100);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(code, 999);
         SetHeader("Status", $"{code} {reason ?? ReasonPhrases.For(code)}");

@@ -8,6 +8,10 @@ namespace FastCgi;
 
 public abstract partial class Request
 {
+    // zlib writes nothing at all for an empty input, but a body labelled gzip must still be a gzip stream: this is
+    // the empty one (RFC 1952 header with OS "unknown", an empty final deflate block, CRC-32 0, size 0).
+    private static readonly byte[] EmptyGZipMember = [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 0xFF, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
     private byte[] _buffer = [];
     private int _bufferLength;
     private int _position;
@@ -17,6 +21,8 @@ public abstract partial class Request
     private bool _discardBody;
     private int _gzipLevel;
     private GZipStream? _gzip;
+    private bool _gzipHasInput;
+    private bool _outputReleased;
     private Encoding _outputEncoding = Encoding.UTF8;
     private RequestOutputStream? _outputStream;
     private PipeWriter? _bodyWriter;
@@ -281,7 +287,7 @@ public abstract partial class Request
         SafeComplete(() =>
         {
             SendHeadersAndBuffer();
-            _gzip?.Dispose();
+            FinishGZip();
             TransportComplete();
         });
     }
@@ -305,10 +311,7 @@ public abstract partial class Request
             if (Aborted == AbortReason.None)
             {
                 await SendHeadersAndBufferAsync(cancellationToken).ConfigureAwait(false);
-                if (_gzip is not null)
-                {
-                    await _gzip.DisposeAsync().ConfigureAwait(false);
-                }
+                await FinishGZipAsync(cancellationToken).ConfigureAwait(false);
             }
 
             await TransportCompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -336,6 +339,10 @@ public abstract partial class Request
             return;
         }
 
+        // Bytes the handler left in the pipe belong to the failed response; completing the pipe with the error drops
+        // them instead of letting Close append them to the error page.
+        _bodyWriter?.Complete(exception);
+        _bodyWriter = null;
         var status = rejected?.StatusCode ?? 500;
         _headers.Clear();
         _bufferLength = 0;
@@ -491,6 +498,7 @@ public abstract partial class Request
         if (_gzip is not null)
         {
             _gzip.Write(data);
+            _gzipHasInput = true;
         }
         else
         {
@@ -513,6 +521,7 @@ public abstract partial class Request
         if (_gzip is not null)
         {
             await _gzip.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+            _gzipHasInput = true;
         }
         else
         {
@@ -523,6 +532,37 @@ public abstract partial class Request
         {
             _sentBodyBytes += data.Length;
         }
+    }
+
+    /// <summary>Ends the gzip stream: its final block and trailer, or the empty member when there was no body.</summary>
+    private void FinishGZip()
+    {
+        if (_gzip is null)
+        {
+            return;
+        }
+
+        if (!_gzipHasInput)
+        {
+            TransportWrite(EmptyGZipMember);
+        }
+
+        _gzip.Dispose();
+    }
+
+    private async ValueTask FinishGZipAsync(CancellationToken cancellationToken)
+    {
+        if (_gzip is null)
+        {
+            return;
+        }
+
+        if (!_gzipHasInput)
+        {
+            await TransportWriteAsync(EmptyGZipMember, cancellationToken).ConfigureAwait(false);
+        }
+
+        await _gzip.DisposeAsync().ConfigureAwait(false);
     }
 
     private void FlushBody()
@@ -609,6 +649,9 @@ public abstract partial class Request
 
     private void ReleaseOutput()
     {
+        // Disposing the compressor writes its final block. After Close it already has; otherwise the response was
+        // abandoned (aborted, or never closed), and nothing more may reach the transport.
+        _outputReleased = true;
         _gzip?.Dispose();
         _gzip = null;
         ReturnBuffer();
@@ -640,10 +683,16 @@ public abstract partial class Request
 
         public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
-        public override void Write(ReadOnlySpan<byte> buffer) => request.TransportWrite(buffer);
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if (!request._outputReleased)
+            {
+                request.TransportWrite(buffer);
+            }
+        }
 
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-            request.TransportWriteAsync(buffer, cancellationToken);
+            request._outputReleased ? ValueTask.CompletedTask : request.TransportWriteAsync(buffer, cancellationToken);
 
         public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
