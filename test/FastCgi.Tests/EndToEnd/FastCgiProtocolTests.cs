@@ -76,7 +76,8 @@ public sealed class FastCgiProtocolTests
         await using var client = await server.ConnectAsync();
         await client.SendAsync(Record(99, 0, [1, 2, 3]));
         var record = await client.ReadRecordAsync();
-        Assert.Equal(new FcgiRecord(1, UnknownType, 0, [99, 0, 0, 0, 0, 0, 0, 0], 0), record! with { Content = record.Content });
+        Assert.NotNull(record);
+        Assert.Equal((1, UnknownType, 0, 0), (record.Version, record.Type, record.RequestId, record.Padding));
         Assert.Equal(new byte[] { 99, 0, 0, 0, 0, 0, 0, 0 }, record.Content);
         var response = await client.RequestAsync(1, Environ("/hello"));
         Assert.Equal("Hello, world!\n", response.BodyText);
