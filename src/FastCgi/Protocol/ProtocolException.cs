@@ -11,6 +11,7 @@ internal sealed class ProtocolException : Exception
         Reason = reason;
     }
 
+    /// <summary>What was wrong, for callers that react to a particular violation (and for tests).</summary>
     public ProtocolRejectionReason Reason { get; }
 
     /// <summary>
