@@ -24,15 +24,19 @@ internal readonly struct RecordHeader
         PaddingLength = paddingLength;
     }
 
+    /// <summary>The protocol version; anything but 1 is rejected by <see cref="RecordReader"/>.</summary>
     public byte Version { get; }
 
     /// <summary>The record type; a value outside <see cref="RecordType"/> is kept as it is so it can be answered with <c>FCGI_UNKNOWN_TYPE</c> (spec 4.2).</summary>
     public RecordType Type { get; }
 
+    /// <summary>The request the record belongs to; 0 for management records.</summary>
     public ushort RequestId { get; }
 
+    /// <summary>How many content bytes follow the header, 0 to 65535.</summary>
     public ushort ContentLength { get; }
 
+    /// <summary>How many bytes of padding follow the content; the receiver skips them (spec 3.3).</summary>
     public byte PaddingLength { get; }
 
     /// <summary>Header, content and padding: how many bytes the whole record takes on the wire.</summary>

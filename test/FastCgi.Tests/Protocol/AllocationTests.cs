@@ -1,0 +1,105 @@
+using System.Buffers;
+using FastCgi.Protocol;
+using FastCgi.Tests.Support;
+using Xunit;
+
+namespace FastCgi.Tests.Protocol;
+
+/// <summary>The codec runs for every record of every request, so it must not allocate.</summary>
+public class AllocationTests
+{
+    private const int Iterations = 1000;
+
+    [Fact]
+    public void TryReadRecord_allocates_nothing()
+    {
+        byte[] records =
+        [
+            1, 4, 0x00, 0x01, 0x00, 0x05, 3, 0, 1, 2, 3, 4, 5, 0, 0, 0,
+            1, 5, 0x00, 0x01, 0x00, 0x00, 0, 0,
+        ];
+
+        // Split inside the first header, inside its content and inside the second header.
+        var sequence = Sequences.Split(records, 3, 11, 20);
+        ReadAll(sequence);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < Iterations; i++)
+        {
+            ReadAll(sequence);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void RecordWriter_allocates_nothing()
+    {
+        var data = new byte[66000];
+        var output = new ArrayBufferWriter<byte>(200_000);
+        WriteAll(output, data);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < Iterations; i++)
+        {
+            output.ResetWrittenCount();
+            WriteAll(output, data);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Name_value_pairs_and_bodies_allocate_nothing()
+    {
+        var output = new ArrayBufferWriter<byte>(4096);
+        byte[] getValues = [0x0E, 0x00, .. "FCGI_MAX_CONNS"u8, 0x0F, 0x00, .. "FCGI_MPXS_CONNS"u8];
+        var splitGetValues = Sequences.Split(getValues, 5);
+        var beginRequest = Sequences.Split([0x00, 0x01, 0x01, 0, 0, 0, 0, 0], 1);
+        var counted = RoundTrip(output, splitGetValues, beginRequest);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < Iterations; i++)
+        {
+            output.ResetWrittenCount();
+            counted += RoundTrip(output, splitGetValues, beginRequest);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(2 * (Iterations + 1), counted);
+    }
+
+    private static void ReadAll(ReadOnlySequence<byte> buffer)
+    {
+        while (RecordReader.TryReadRecord(ref buffer, out _, out _))
+        {
+        }
+    }
+
+    private static void WriteAll(ArrayBufferWriter<byte> output, byte[] data)
+    {
+        RecordWriter.WriteRecord(output, RecordType.Stdout, 1, data.AsSpan(0, 13));
+        RecordWriter.WriteStream(output, RecordType.Stdout, 1, data);
+        RecordWriter.WriteEndOfStream(output, RecordType.Stdout, 1);
+        RecordWriter.WriteEndRequest(output, 1, 0, ProtocolStatus.RequestComplete);
+        RecordWriter.WriteUnknownType(output, 42);
+    }
+
+    private static int RoundTrip(ArrayBufferWriter<byte> output, ReadOnlySequence<byte> getValues, ReadOnlySequence<byte> beginRequest)
+    {
+        NameValueWriter.Write(output, "SCRIPT_NAME"u8, "/index"u8);
+        NameValueWriter.Write(output, "QUERY_STRING"u8, ReadOnlySpan<byte>.Empty);
+        var counter = new PairCounter();
+        NameValueReader.Parse(output.WrittenSpan, ref counter);
+        var request = GetValuesRequest.Parse(getValues);
+        var body = BeginRequestBody.ReadFrom(beginRequest);
+        return request.MaxConns && request.MpxsConns && body.KeepConnection ? counter.Count : -1;
+    }
+
+    private struct PairCounter : INameValueHandler
+    {
+        public int Count { get; private set; }
+
+        public void OnPair(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value) => Count++;
+    }
+}
