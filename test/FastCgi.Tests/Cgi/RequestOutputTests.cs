@@ -698,6 +698,19 @@ public sealed class RequestOutputTests
     }
 
     [Fact]
+    public void An_abort_arriving_after_Dispose_is_harmless()
+    {
+        var request = PlainRequest();
+        request.Close();
+        request.Dispose();
+
+        request.AbortFromTransport(AbortReason.WebServer);
+
+        Assert.Equal(AbortReason.WebServer, request.Aborted);
+        Assert.False(request.RequestAborted.IsCancellationRequested);
+    }
+
+    [Fact]
     public void Error_goes_to_the_error_log_with_a_line_break_never_to_the_client()
     {
         using var request = PlainRequest();
