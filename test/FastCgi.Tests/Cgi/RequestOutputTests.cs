@@ -643,6 +643,22 @@ public sealed class RequestOutputTests
     }
 
     [Fact]
+    public async Task A_broken_transport_during_FlushAsync_or_OutputHeadersAsync_aborts_without_throwing()
+    {
+        using var flushed = PlainRequest();
+        flushed.Write("a");
+        flushed.FailWrites = true;
+        await flushed.FlushAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(AbortReason.ConnectionLost, flushed.Aborted);
+
+        using var headed = PlainRequest();
+        headed.FailWrites = true;
+        await headed.OutputHeadersAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(AbortReason.ConnectionLost, headed.Aborted);
+        Assert.True(headed.HeadersSent);
+    }
+
+    [Fact]
     public void A_broken_transport_during_Close_aborts_without_throwing()
     {
         using var request = PlainRequest();
