@@ -141,7 +141,9 @@ public abstract partial class Request : IDisposable
         {
             _form?.Dispose();
             _form = null;
+            // Forgotten, not just disposed: an abort can still arrive from the transport after the request is done.
             _abortSource?.Dispose();
+            _abortSource = null;
             ReleaseOutput();
         }
     }

@@ -643,6 +643,22 @@ public sealed class RequestOutputTests
     }
 
     [Fact]
+    public async Task A_broken_transport_during_FlushAsync_or_OutputHeadersAsync_aborts_without_throwing()
+    {
+        using var flushed = PlainRequest();
+        flushed.Write("a");
+        flushed.FailWrites = true;
+        await flushed.FlushAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(AbortReason.ConnectionLost, flushed.Aborted);
+
+        using var headed = PlainRequest();
+        headed.FailWrites = true;
+        await headed.OutputHeadersAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(AbortReason.ConnectionLost, headed.Aborted);
+        Assert.True(headed.HeadersSent);
+    }
+
+    [Fact]
     public void A_broken_transport_during_Close_aborts_without_throwing()
     {
         using var request = PlainRequest();
@@ -695,6 +711,19 @@ public sealed class RequestOutputTests
 
         Assert.Equal(AbortReason.WebServer, request.Aborted);
         Assert.True(request.RequestAborted.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void An_abort_arriving_after_Dispose_is_harmless()
+    {
+        var request = PlainRequest();
+        request.Close();
+        request.Dispose();
+
+        request.AbortFromTransport(AbortReason.WebServer);
+
+        Assert.Equal(AbortReason.WebServer, request.Aborted);
+        Assert.False(request.RequestAborted.IsCancellationRequested);
     }
 
     [Fact]
