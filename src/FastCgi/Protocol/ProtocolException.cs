@@ -43,13 +43,9 @@ internal sealed class ProtocolException : Exception
                 string.Create(culture, $"Input ended inside a record: {available} of {value} bytes present."),
             ProtocolRejectionReason.RequestIdInUse =>
                 string.Create(culture, $"FCGI_BEGIN_REQUEST for request id {value}, which is still active."),
-<<<<<<< HEAD
             ProtocolRejectionReason.ParamsTooLarge =>
                 string.Create(culture, $"The PARAMS stream of request {value} is over the {available}-byte limit."),
-            _ => string.Create(culture, $"Protocol violation {reason}."),
-=======
             _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "Not a protocol rejection reason."),
->>>>>>> protocol
         };
     }
 }
