@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh Debian machine with the .NET SDK: installs the web servers and tools the
+# end-to-end and interoperability tests start, runs the test suite, and prints "N passed, M failed"
+# computed from the TRX results. Exits non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(nginx-light spawn-fcgi libfcgi-bin fcgiwrap curl)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  echo "Installing: ${missing[*]}"
+  $sudo_cmd apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  # The packaged services must not hold ports or sockets: the tests start their own instances.
+  for service in nginx fcgiwrap; do
+    $sudo_cmd service "$service" stop >/dev/null 2>&1 || true
+  done
+fi
+
+results=TestResults
+rm -rf "$results"
+timeout 4800 dotnet test --configuration Release --results-directory "$results" --report-xunit-trx "$@"
+status=$?
+
+passed=0
+failed=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  e=$(sed -n 's/.* error="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0} + ${e:-0}))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # The run broke before reporting (a build error, a crash, the time limit): count it as a failure.
+  failed=1
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
