@@ -1,0 +1,142 @@
+using System.Text;
+using FastCgi.Tests.Support;
+using Xunit;
+using static FastCgi.Tests.Support.FcgiTestClient;
+
+namespace FastCgi.Tests.Connection;
+
+/// <summary>
+/// What the handler sees of the protocol, checked from inside the handler over in-memory pipes: aborts and lost
+/// connections reach it, the body streams in while it reads, and a slow web server slows its writes.
+/// </summary>
+public sealed class RequestLifecycleTests
+{
+    [Fact]
+    public async Task Abort_request_fires_the_token_and_sets_aborted_and_still_ends_the_request()
+    {
+        var seen = new TaskCompletionSource<AbortReason>();
+        var started = new TaskCompletionSource();
+        await using var connection = new InMemoryConnection(() => new WaitingHandler(started, seen));
+        await connection.SendAsync(Request(1, Environ("/wait"), []));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await connection.SendAsync(Record(AbortRequest, 1, []));
+        Assert.Equal(AbortReason.WebServer, await seen.Task.WaitAsync(TimeSpan.FromSeconds(5)));
+        var (stdout, end) = await connection.ReadResponseAsync(1);
+        Assert.Empty(stdout);
+        Assert.Equal(new byte[] { 0, 0, 0, 0, 0, 0, 0, 0 }, end);
+    }
+
+    [Fact]
+    public async Task A_lost_connection_fires_the_token_with_connection_lost()
+    {
+        var seen = new TaskCompletionSource<AbortReason>();
+        var started = new TaskCompletionSource();
+        await using var connection = new InMemoryConnection(() => new WaitingHandler(started, seen));
+        await connection.SendAsync(Request(1, Environ("/wait"), []));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await connection.CloseInputAsync();
+        Assert.Equal(AbortReason.ConnectionLost, await seen.Task.WaitAsync(TimeSpan.FromSeconds(5)));
+        await connection.Run.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task The_handler_reads_the_body_while_the_web_server_is_still_sending_it()
+    {
+        var firstChunk = new TaskCompletionSource<string>();
+        await using var connection = new InMemoryConnection(() => new StreamingReader(firstChunk));
+        await connection.SendAsync([.. Begin(1), .. FcgiTestClient.Stream(Params, 1, NameValues(Environ("/read", "POST"))), .. Record(Stdin, 1, "first|"u8)]);
+
+        // The rest of the body is not sent yet: the handler must already have the first part.
+        Assert.Equal("first|", await firstChunk.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        await connection.SendAsync([.. Record(Stdin, 1, "second"u8), .. Record(Stdin, 1, [])]);
+        var (stdout, _) = await connection.ReadResponseAsync(1);
+        Assert.EndsWith("\r\n\r\nfirst|second", Encoding.ASCII.GetString(stdout), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_web_server_that_stops_reading_holds_the_handler_back()
+    {
+        var written = 0L;
+        var output = new System.IO.Pipelines.PipeOptions(pauseWriterThreshold: 256 * 1024, resumeWriterThreshold: 128 * 1024);
+        await using var connection = new InMemoryConnection(() => new Flooder(n => Interlocked.Exchange(ref written, n)), outputOptions: output);
+        await connection.SendAsync(Request(1, Environ("/flood"), []));
+        await Task.Delay(500);
+        var stalled = Interlocked.Read(ref written);
+
+        // Nobody reads the output: the handler is held near the pipe's threshold instead of buffering 100 MB.
+        Assert.InRange(stalled, 1, 1024 * 1024);
+        var (stdout, _) = await connection.ReadResponseAsync(1);
+        Assert.True(stdout.Length > 100_000_000);
+    }
+
+    [Fact]
+    public async Task Sync_and_async_handlers_both_answer()
+    {
+        await using var sync = new InMemoryConnection(() => new SyncHello());
+        await sync.SendAsync(Request(1, Environ("/"), []));
+        Assert.Equal("Content-Type: text/html; charset=utf-8\r\n\r\nsync", Encoding.ASCII.GetString((await sync.ReadResponseAsync(1)).Stdout));
+
+        await using var async = new InMemoryConnection(() => new AsyncHello());
+        await async.SendAsync(Request(1, Environ("/"), []));
+        Assert.Equal("Content-Type: text/html; charset=utf-8\r\n\r\nasync", Encoding.ASCII.GetString((await async.ReadResponseAsync(1)).Stdout));
+    }
+
+    private sealed class WaitingHandler(TaskCompletionSource started, TaskCompletionSource<AbortReason> seen) : Handler
+    {
+        public override async ValueTask ProcessAsync(Request request, CancellationToken cancellationToken)
+        {
+            started.SetResult();
+            try
+            {
+                await Task.Delay(System.Threading.Timeout.Infinite, cancellationToken);
+            }
+            finally
+            {
+                seen.SetResult(request.Aborted);
+            }
+        }
+    }
+
+    private sealed class StreamingReader(TaskCompletionSource<string> firstChunk) : Handler
+    {
+        public override async ValueTask ProcessAsync(Request request, CancellationToken cancellationToken)
+        {
+            var buffer = new byte[100];
+            var read = await request.Body.ReadAsync(buffer, cancellationToken);
+            firstChunk.SetResult(Encoding.ASCII.GetString(buffer, 0, read));
+            request.Write(buffer.AsSpan(0, read));
+            while ((read = await request.Body.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                request.Write(buffer.AsSpan(0, read));
+            }
+        }
+    }
+
+    private sealed class Flooder(Action<long> progress) : Handler
+    {
+        public override async ValueTask ProcessAsync(Request request, CancellationToken cancellationToken)
+        {
+            request.Buffering = false;
+            var chunk = new byte[16 * 1024];
+            for (long sent = 0; sent < 101_000_000; sent += chunk.Length)
+            {
+                await request.WriteAsync(chunk, cancellationToken);
+                progress(sent + chunk.Length);
+            }
+        }
+    }
+
+    private sealed class SyncHello : Handler
+    {
+        public override void Process(Request request) => request.Write("sync");
+    }
+
+    private sealed class AsyncHello : Handler
+    {
+        public override async ValueTask ProcessAsync(Request request, CancellationToken cancellationToken)
+        {
+            await Task.Yield();
+            await request.WriteAsync("async", cancellationToken);
+        }
+    }
+}
