@@ -383,6 +383,25 @@ public sealed class MultipartFormTests
     }
 
     [Fact]
+    public async Task Body_of_only_the_close_delimiter_has_no_parts()
+    {
+        using var form = await PostAsync($"preamble\r\n--{Boundary}--\r\nepilogue", query: "q=1");
+
+        Assert.Equal(["q"], form.Keys);
+    }
+
+    [Fact]
+    public async Task Cancellation_stops_the_parse()
+    {
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        var environ = Environ(null, "POST", $"multipart/form-data; boundary={Boundary}");
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            FastCgi.Cgi.Forms.FormReader.ReadAsync(environ, new MemoryStream(Encoding.UTF8.GetBytes(Sample)), Encoding.UTF8, RequestLimits.Default, cancelled.Token).AsTask());
+    }
+
+    [Fact]
     public async Task Boundary_of_70_characters_is_accepted()
     {
         var boundary = new string('b', 70);
