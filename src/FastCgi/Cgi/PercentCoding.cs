@@ -129,8 +129,7 @@ internal static class PercentCoding
         return written;
     }
 
-    /// <summary>Whether <paramref name="b"/> is a hexadecimal digit, and its value.</summary>
-    public static bool TryHex(int b, out int value)
+    private static bool TryHex(int b, out int value)
     {
         value = b switch
         {

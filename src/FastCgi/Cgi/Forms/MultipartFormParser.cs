@@ -66,26 +66,22 @@ internal sealed class MultipartFormParser : IDisposable
     /// <exception cref="RequestRejectedException">413 when a limit is exceeded, 400 when the body is malformed.</exception>
     public async ValueTask<int> ReadAsync(Form form, int fieldCount, CancellationToken cancellationToken)
     {
-        // The preamble is discarded (RFC 2046 section 5.1.1).
-        if (!await ReadToDelimiterAsync(toSink: false, "no opening boundary", cancellationToken).ConfigureAwait(false))
+        // The preamble is discarded (RFC 2046 section 5.1.1); a body that opens with the close delimiter has no parts.
+        var close = await ReadToDelimiterAsync(toSink: false, "no opening boundary", cancellationToken).ConfigureAwait(false);
+        var parts = 0;
+        while (!close)
         {
-            var parts = 0;
-            bool close;
-            do
+            if (++parts > _limits.MaxMultipartParts)
             {
-                if (++parts > _limits.MaxMultipartParts)
-                {
-                    throw new RequestRejectedException(413, $"The multipart body has more than RequestLimits.MaxMultipartParts ({_limits.MaxMultipartParts}) parts.");
-                }
-
-                if (++fieldCount > _limits.MaxFormFields)
-                {
-                    throw new RequestRejectedException(413, $"The form has more than RequestLimits.MaxFormFields ({_limits.MaxFormFields}) fields.");
-                }
-
-                close = await ReadPartAsync(form, cancellationToken).ConfigureAwait(false);
+                throw new RequestRejectedException(413, $"The multipart body has more than RequestLimits.MaxMultipartParts ({_limits.MaxMultipartParts}) parts.");
             }
-            while (!close);
+
+            if (++fieldCount > _limits.MaxFormFields)
+            {
+                throw new RequestRejectedException(413, $"The form has more than RequestLimits.MaxFormFields ({_limits.MaxFormFields}) fields.");
+            }
+
+            close = await ReadPartAsync(form, cancellationToken).ConfigureAwait(false);
         }
 
         // The epilogue is ignored and left unread.

@@ -1,0 +1,9 @@
+using Xunit;
+
+namespace FastCgi.Tests.Cgi;
+
+/// <summary>
+/// Tests that measure process-wide allocations or count temporary files run alone, so other tests cannot skew them.
+/// </summary>
+[CollectionDefinition(nameof(RunsAlone), DisableParallelization = true)]
+public sealed class RunsAlone;
