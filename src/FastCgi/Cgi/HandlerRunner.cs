@@ -8,10 +8,18 @@ internal static class HandlerRunner
     /// cancellation is not an error); an exception in the error page itself only reaches the error log.
     /// The request is always closed.
     /// </summary>
-    public static async ValueTask RunAsync(Handler handler, Request request)
+    public static ValueTask RunAsync(Handler handler, Request request) => RunAsync(() => handler, request);
+
+    /// <summary>
+    /// Makes a handler with <paramref name="factory"/> and runs it; a factory that throws is reported like a
+    /// handler that throws (the client gets a 500, the request still ends).
+    /// </summary>
+    public static async ValueTask RunAsync(Func<Handler> factory, Request request)
     {
+        Handler? handler = null;
         try
         {
+            handler = factory();
             await handler.ProcessAsync(request, request.RequestAborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (request.Aborted != AbortReason.None)
@@ -33,11 +41,18 @@ internal static class HandlerRunner
         }
     }
 
-    private static void ReportError(Handler handler, Request request, Exception exception)
+    private static void ReportError(Handler? handler, Request request, Exception exception)
     {
         try
         {
-            handler.Traceback(request, exception);
+            if (handler is null)
+            {
+                request.Traceback(exception);
+            }
+            else
+            {
+                handler.Traceback(request, exception);
+            }
         }
         catch (Exception secondary) when (secondary is not OutOfMemoryException)
         {

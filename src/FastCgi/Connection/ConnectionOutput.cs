@@ -13,6 +13,10 @@ internal sealed class ConnectionOutput(PipeWriter writer)
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
     private bool _failed;
+    private long _flushingSince;
+
+    /// <summary>When the flush in progress began (<see cref="Environment.TickCount64"/>), or 0 when none is.</summary>
+    public long FlushingSince => Volatile.Read(ref _flushingSince);
 
     /// <summary>Writes <paramref name="data"/> as records of the stream; nothing is sent until a flush.</summary>
     public void WriteStream(RecordType type, ushort requestId, ReadOnlySpan<byte> data)
@@ -119,6 +123,7 @@ internal sealed class ConnectionOutput(PipeWriter writer)
     private async ValueTask FlushLockedAsync(CancellationToken cancellationToken)
     {
         ThrowIfFailed();
+        Volatile.Write(ref _flushingSince, Environment.TickCount64);
         try
         {
             var result = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -137,6 +142,10 @@ internal sealed class ConnectionOutput(PipeWriter writer)
         {
             _failed = true;
             throw;
+        }
+        finally
+        {
+            Volatile.Write(ref _flushingSince, 0);
         }
     }
 

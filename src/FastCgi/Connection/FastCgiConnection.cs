@@ -23,12 +23,20 @@ internal sealed class FastCgiConnection
     private volatile bool _closing;
     private bool _stopRequested;
 
-    public FastCgiConnection(PipeReader input, PipeWriter output, ServerContext server, long id)
+    private readonly Action _abortTransport;
+    private readonly long _openedAt = Environment.TickCount64;
+    private long _readStartedAt;
+    private volatile bool _readPending;
+    private bool _begun;
+    private int _timedOut;
+
+    public FastCgiConnection(PipeReader input, PipeWriter output, ServerContext server, long id, Action abortTransport)
     {
         _input = input;
         Output = new ConnectionOutput(output);
         _server = server;
         _id = id;
+        _abortTransport = abortTransport;
     }
 
     public ConnectionOutput Output { get; }
@@ -44,9 +52,12 @@ internal sealed class FastCgiConnection
         {
             Log.ProtocolError(_server.Logger, _id, exception.Reason, exception.Message);
         }
-        catch (IOException exception)
+        catch (Exception exception) when (exception is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {
-            Log.ConnectionFailed(_server.Logger, _id, exception.Message);
+            if (Volatile.Read(ref _timedOut) == 0)
+            {
+                Log.ConnectionFailed(_server.Logger, _id, exception.Message);
+            }
         }
         catch (OperationCanceledException)
         {
@@ -79,6 +90,48 @@ internal sealed class FastCgiConnection
     }
 
     /// <summary>
+    /// Called about once a second by the server: closes the connection when the web server keeps a request
+    /// waiting for input too long (a slow-loris PARAMS stream, a stalled body, a connection that never sends a
+    /// request) or stops reading the response (<see cref="FastCgiServerLimits.WriteTimeout"/>).
+    /// </summary>
+    public void CheckTimeouts(long now)
+    {
+        var limits = _server.Options.Limits;
+        var input = (long)limits.InputTimeout.TotalMilliseconds;
+        string? expired = null;
+        lock (_requestsLock)
+        {
+            if (!_begun && now - _openedAt > input)
+            {
+                expired = "no request arrived";
+            }
+
+            foreach (var context in _requests.Values)
+            {
+                if (!context.ParamsComplete && now - context.BegunAt > input)
+                {
+                    expired = $"request {context.RequestId} did not finish its PARAMS";
+                }
+                else if (context.AwaitsInput && _readPending && now - _readStartedAt > input)
+                {
+                    expired = $"request {context.RequestId} waited for input";
+                }
+            }
+        }
+
+        if (expired is null && Output.FlushingSince is var since and > 0 && now - since > (long)limits.WriteTimeout.TotalMilliseconds)
+        {
+            expired = "the web server stopped reading the response";
+        }
+
+        if (expired is not null && Interlocked.Exchange(ref _timedOut, 1) == 0)
+        {
+            Log.TimedOut(_server.Logger, _id, expired);
+            _abortTransport();
+        }
+    }
+
+    /// <summary>
     /// Aborts every request in flight. Only the read loop completes the input pipes (<paramref name="completeInput"/>),
     /// since a pipe's writer has one owner.
     /// </summary>
@@ -104,7 +157,10 @@ internal sealed class FastCgiConnection
     {
         while (true)
         {
+            _readStartedAt = Environment.TickCount64;
+            _readPending = true;
             var result = await _input.ReadAsync().ConfigureAwait(false);
+            _readPending = false;
             var buffer = result.Buffer;
             try
             {
@@ -155,13 +211,17 @@ internal sealed class FastCgiConnection
             case RecordType.Params:
                 return TryGetRequest(header.RequestId, out var context) ? ParamsAsync(context, content) : ValueTask.CompletedTask;
             case RecordType.Stdin:
-                return TryGetRequest(header.RequestId, out var stdin) && stdin.Role != Role.Authorizer
-                    ? FeedAsync(stdin.Stdin.Writer, content)
+                return TryGetRequest(header.RequestId, out var stdin) && !stdin.StdinComplete
+                    ? FeedStdinAsync(stdin, content)
                     : ValueTask.CompletedTask;
             case RecordType.Data:
-                return TryGetRequest(header.RequestId, out var data) && data.Data is not null
-                    ? FeedAsync(data.Data.Writer, content)
-                    : ValueTask.CompletedTask;
+                if (TryGetRequest(header.RequestId, out var data) && data.Data is not null && !data.DataComplete)
+                {
+                    data.DataComplete = content.IsEmpty;
+                    return FeedAsync(data.Data.Writer, content);
+                }
+
+                return ValueTask.CompletedTask;
             default:
                 // Spec 3.3: records for request ids that are not active, and types an application does not
                 // receive, are ignored.
@@ -210,6 +270,7 @@ internal sealed class FastCgiConnection
 
             _requests.Add(requestId, new RequestContext(this, requestId, role, body.KeepConnection, _server.Options.Limits.MaxBufferedInputBytes));
             _inFlight++;
+            _begun = true;
         }
 
         Log.RequestBegun(_server.Logger, _id, requestId, role);
@@ -233,15 +294,33 @@ internal sealed class FastCgiConnection
             return ValueTask.CompletedTask;
         }
 
-        context.CompleteParams();
+        context.CompleteParams(_server.Options.Limits);
         if (context.Role == Role.Authorizer)
         {
             // Spec 6.3: an authorizer gets no body; web servers differ on whether they send an empty STDIN.
+            context.StdinComplete = true;
             context.Stdin.Writer.Complete();
         }
 
         StartRequest(context);
         return ValueTask.CompletedTask;
+    }
+
+    private ValueTask FeedStdinAsync(RequestContext context, ReadOnlySequence<byte> content)
+    {
+        context.StdinComplete = content.IsEmpty;
+        context.BodyBytes += content.Length;
+        var limit = _server.Options.Limits.MaxRequestBodyBytes;
+        if (context.BodyBytes > limit)
+        {
+            // The handler's next read fails with a 413; the rest of this body is dropped.
+            context.StdinComplete = true;
+            Log.BodyTooLarge(_server.Logger, _id, context.RequestId, limit);
+            context.Stdin.Writer.Complete(new RequestRejectedException(413, $"The request body is over MaxRequestBodyBytes ({limit} bytes)."));
+            return ValueTask.CompletedTask;
+        }
+
+        return FeedAsync(context.Stdin.Writer, content);
     }
 
     private static async ValueTask FeedAsync(PipeWriter writer, ReadOnlySequence<byte> content)
@@ -281,11 +360,7 @@ internal sealed class FastCgiConnection
         var request = context.Request!;
         try
         {
-            await HandlerRunner.RunAsync(factory(), request).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is not OutOfMemoryException)
-        {
-            Log.HandlerCreationFailed(_server.Logger, _id, context.RequestId, exception);
+            await HandlerRunner.RunAsync(factory, request).ConfigureAwait(false);
         }
         finally
         {

@@ -24,9 +24,6 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Debug, "Connection {ConnectionId} request {RequestId} ended (aborted: {Aborted})")]
     public static partial void RequestEnded(ILogger logger, long connectionId, ushort requestId, AbortReason aborted);
 
-    [LoggerMessage(8, LogLevel.Error, "Connection {ConnectionId} request {RequestId}: the handler could not be created")]
-    public static partial void HandlerCreationFailed(ILogger logger, long connectionId, ushort requestId, Exception exception);
-
     [LoggerMessage(9, LogLevel.Warning, "Connection from {Remote} refused: not in FCGI_WEB_SERVER_ADDRS")]
     public static partial void ConnectionRefused(ILogger logger, string remote);
 
@@ -35,4 +32,13 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Warning, "Shutdown timeout passed; aborting {Count} requests in flight")]
     public static partial void DrainTimedOut(ILogger logger, int count);
+
+    [LoggerMessage(12, LogLevel.Warning, "Connection {ConnectionId} closed: timed out: {What}")]
+    public static partial void TimedOut(ILogger logger, long connectionId, string what);
+
+    [LoggerMessage(13, LogLevel.Warning, "Connection {ConnectionId} request {RequestId}: body over MaxRequestBodyBytes ({Limit} bytes), rejected with 413")]
+    public static partial void BodyTooLarge(ILogger logger, long connectionId, ushort requestId, long limit);
+
+    [LoggerMessage(14, LogLevel.Information, "Signal {Signal}: {Action}")]
+    public static partial void SignalReceived(ILogger logger, string signal, string action);
 }

@@ -44,6 +44,9 @@ internal sealed class RequestContext
 
     public bool ParamsComplete { get; private set; }
 
+    /// <summary>When BEGIN_REQUEST arrived (<see cref="Environment.TickCount64"/>), for the PARAMS deadline.</summary>
+    public long BegunAt { get; } = Environment.TickCount64;
+
     public FastCgiRequest? Request { get; set; }
 
     /// <summary>The request's CGI meta-variables, decoded when PARAMS ended.</summary>
@@ -75,9 +78,9 @@ internal sealed class RequestContext
     /// Decodes the PARAMS stream. Pairs may straddle records (spec 3.4), so they are only parsed once the stream
     /// ended.
     /// </summary>
-    public void CompleteParams()
+    public void CompleteParams(FastCgiServerLimits limits)
     {
-        var decoder = new EnvironDecoder(new Dictionary<string, string>(32, StringComparer.Ordinal));
+        var decoder = new EnvironDecoder(new Dictionary<string, string>(32, StringComparer.Ordinal), limits, RequestId);
         NameValueReader.Parse(_params.AsSpan(0, _paramsLength), ref decoder);
         Environ = decoder.Environ;
         ParamsComplete = true;
@@ -102,11 +105,34 @@ internal sealed class RequestContext
         _paramsLength = 0;
     }
 
-    private readonly struct EnvironDecoder(Dictionary<string, string> environ) : INameValueHandler
+    /// <summary>Bytes of STDIN received so far, for <see cref="FastCgiServerLimits.MaxRequestBodyBytes"/>.</summary>
+    public long BodyBytes { get; set; }
+
+    /// <summary>Whether the request still waits for input from the web server (PARAMS, STDIN or DATA).</summary>
+    public bool AwaitsInput => !ParamsComplete || !StdinComplete || (Data is not null && !DataComplete);
+
+    public bool StdinComplete { get; set; }
+
+    public bool DataComplete { get; set; }
+
+    private readonly struct EnvironDecoder(Dictionary<string, string> environ, FastCgiServerLimits limits, ushort requestId) : INameValueHandler
     {
         public Dictionary<string, string> Environ => environ;
 
-        public void OnPair(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value) =>
+        public void OnPair(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+        {
+            var longest = Math.Max(name.Length, value.Length);
+            if (longest > limits.MaxParamLength)
+            {
+                ProtocolException.Throw(ProtocolRejectionReason.ParamTooLong, longest, limits.MaxParamLength);
+            }
+
+            if (environ.Count >= limits.MaxParamCount)
+            {
+                ProtocolException.Throw(ProtocolRejectionReason.TooManyParams, requestId, limits.MaxParamCount);
+            }
+
             environ[System.Text.Encoding.UTF8.GetString(name)] = System.Text.Encoding.UTF8.GetString(value);
+        }
     }
 }

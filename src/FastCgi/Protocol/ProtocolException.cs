@@ -45,6 +45,12 @@ internal sealed class ProtocolException : Exception
                 string.Create(culture, $"FCGI_BEGIN_REQUEST for request id {value}, which is still active."),
             ProtocolRejectionReason.ParamsTooLarge =>
                 string.Create(culture, $"The PARAMS stream of request {value} is over the {available}-byte limit."),
+            ProtocolRejectionReason.TooManyParams =>
+                string.Create(culture, $"The PARAMS stream of request {value} holds more than {available} pairs."),
+            ProtocolRejectionReason.ParamTooLong =>
+                string.Create(culture, $"A PARAMS name or value of {value} bytes is over the {available}-byte limit."),
+            ProtocolRejectionReason.InputTimedOut =>
+                string.Create(culture, $"No input for {value} ms while a request waited for it."),
             _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "Not a protocol rejection reason."),
         };
     }

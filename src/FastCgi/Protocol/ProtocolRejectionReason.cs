@@ -26,4 +26,13 @@ internal enum ProtocolRejectionReason
 
     /// <summary>A request's PARAMS stream is over <see cref="FastCgiServerLimits.MaxParamsBytes"/>.</summary>
     ParamsTooLarge,
+
+    /// <summary>A request's PARAMS stream holds more than <see cref="FastCgiServerLimits.MaxParamCount"/> pairs.</summary>
+    TooManyParams,
+
+    /// <summary>A name or value in PARAMS is longer than <see cref="FastCgiServerLimits.MaxParamLength"/>.</summary>
+    ParamTooLong,
+
+    /// <summary>The web server sent nothing for <see cref="FastCgiServerLimits.InputTimeout"/> while a request waited for input.</summary>
+    InputTimedOut,
 }

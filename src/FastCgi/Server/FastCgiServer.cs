@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using FastCgi.Connection;
 using FastCgi.Server;
 using Microsoft.Extensions.Logging;
@@ -102,8 +103,21 @@ public sealed class FastCgiServer
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _exit.Token);
         var context = new ServerContext(_handlers, Options, Exit);
         var filter = new WebServerAddressFilter(Options.WebServerAddresses);
-        var connections = new ConcurrentDictionary<long, (FastCgiConnection Connection, Task Task)>();
+        var connections = new ConcurrentDictionary<long, ServedConnection>();
         using var slots = new SemaphoreSlim(context.MaxConnections);
+        using var signals = Options.HandleSignals ? new SignalHandlers(this, context) : null;
+        await using var heartbeat = new Timer(
+            static state =>
+            {
+                var now = Environment.TickCount64;
+                foreach (var served in ((ConcurrentDictionary<long, ServedConnection>)state!).Values)
+                {
+                    served.Connection.CheckTimeouts(now);
+                }
+            },
+            connections,
+            TimeSpan.FromSeconds(1),
+            TimeSpan.FromSeconds(1)).ConfigureAwait(false);
         var nextId = 0L;
         Log.Listening(context.Logger, listener.LocalEndPoint?.ToString() ?? "fd 0", (int)Options.ThreadingLevel);
         try
@@ -133,10 +147,13 @@ public sealed class FastCgiServer
                     continue;
                 }
 
-                var id = ++nextId;
-                var connection = CreateConnection(socket, context, id, out var run);
-                var task = RunConnectionAsync(socket, run, connections, id, slots, context);
-                connections[id] = (connection, task);
+                var served = new ServedConnection(socket, context, ++nextId);
+                connections[served.Id] = served;
+                var task = served.RunAsync(() =>
+                {
+                    connections.TryRemove(served.Id, out _);
+                    slots.Release();
+                });
                 if (Options.ThreadingLevel == ThreadingLevel.Sequential)
                 {
                     await task.ConfigureAwait(false);
@@ -145,83 +162,23 @@ public sealed class FastCgiServer
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            // Exit(), the caller's token, or max_requests.
+            // Exit(), a signal, the caller's token, or max_requests.
         }
 
+        // Stop accepting before draining: a new connection is refused now rather than left in the backlog.
+        listener.Dispose();
         await DrainAsync(context, connections).ConfigureAwait(false);
     }
 
-    private static FastCgiConnection CreateConnection(Socket socket, ServerContext context, long id, out Func<Task> run)
-    {
-        if (socket.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
-        {
-            socket.NoDelay = true;
-        }
-
-        var stream = new NetworkStream(socket, ownsSocket: true);
-        var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
-        var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
-        var connection = new FastCgiConnection(input, output, context, id);
-        Log.ConnectionOpened(context.Logger, id, socket.RemoteEndPoint?.ToString() ?? "unix");
-        run = async () =>
-        {
-            try
-            {
-                await connection.RunAsync().ConfigureAwait(false);
-            }
-            finally
-            {
-                try
-                {
-                    await output.CompleteAsync().ConfigureAwait(false);
-                }
-                catch (IOException)
-                {
-                    // The web server is gone; nothing left to send.
-                }
-
-                await stream.DisposeAsync().ConfigureAwait(false);
-            }
-        };
-        return connection;
-    }
-
-    private static async Task RunConnectionAsync(
-        Socket socket,
-        Func<Task> run,
-        ConcurrentDictionary<long, (FastCgiConnection Connection, Task Task)> connections,
-        long id,
-        SemaphoreSlim slots,
-        ServerContext context)
-    {
-        // Yield so the accept loop goes on while this connection is served (levels 1 and 2).
-        await Task.Yield();
-        try
-        {
-            await run().ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is IOException or SocketException or ObjectDisposedException)
-        {
-            Log.ConnectionFailed(context.Logger, id, exception.Message);
-        }
-        finally
-        {
-            socket.Dispose();
-            connections.TryRemove(id, out _);
-            slots.Release();
-            Log.ConnectionClosed(context.Logger, id);
-        }
-    }
-
-    private async Task DrainAsync(ServerContext context, ConcurrentDictionary<long, (FastCgiConnection Connection, Task Task)> connections)
+    private async Task DrainAsync(ServerContext context, ConcurrentDictionary<long, ServedConnection> connections)
     {
         context.Stopping = true;
-        foreach (var (connection, _) in connections.Values)
+        foreach (var served in connections.Values)
         {
-            connection.RequestStop();
+            served.Connection.RequestStop();
         }
 
-        var all = Task.WhenAll(connections.Values.Select(c => c.Task));
+        var all = Task.WhenAll(connections.Values.Select(c => c.Completion));
         try
         {
             await all.WaitAsync(Options.ShutdownTimeout).ConfigureAwait(false);
@@ -229,12 +186,106 @@ public sealed class FastCgiServer
         catch (TimeoutException)
         {
             Log.DrainTimedOut(context.Logger, context.ActiveRequests);
-            foreach (var (connection, _) in connections.Values)
+            foreach (var served in connections.Values)
             {
-                connection.AbortAll(AbortReason.WebServer, completeInput: false);
+                served.Connection.AbortAll(AbortReason.WebServer, completeInput: false);
             }
 
             await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One accepted socket: its pipes, its protocol connection, and its clean-up.</summary>
+    private sealed class ServedConnection
+    {
+        private readonly Socket _socket;
+        private readonly NetworkStream _stream;
+        private readonly PipeWriter _output;
+        private readonly ServerContext _context;
+        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ServedConnection(Socket socket, ServerContext context, long id)
+        {
+            if (socket.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
+            {
+                socket.NoDelay = true;
+            }
+
+            _socket = socket;
+            _context = context;
+            Id = id;
+            _stream = new NetworkStream(socket, ownsSocket: true);
+            var input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
+            _output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
+            Connection = new FastCgiConnection(input, _output, context, id, socket.Dispose);
+            Log.ConnectionOpened(context.Logger, id, socket.RemoteEndPoint?.ToString() ?? "unix");
+        }
+
+        public long Id { get; }
+
+        public FastCgiConnection Connection { get; }
+
+        public Task Completion => _completion.Task;
+
+        public async Task RunAsync(Action onClosed)
+        {
+            // Yield so the accept loop goes on while this connection is served (levels 1 and 2).
+            await Task.Yield();
+            try
+            {
+                await Connection.RunAsync().ConfigureAwait(false);
+                await _output.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is IOException or SocketException or ObjectDisposedException)
+            {
+                Log.ConnectionFailed(_context.Logger, Id, exception.Message);
+            }
+            finally
+            {
+                await _stream.DisposeAsync().ConfigureAwait(false);
+                _socket.Dispose();
+                onClosed();
+                Log.ConnectionClosed(_context.Logger, Id);
+                _completion.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>
+    /// SIGTERM and SIGINT drain and stop the server, as <see cref="Exit"/> does; SIGHUP is not fatal (process
+    /// managers send it to reload).
+    /// </summary>
+    private sealed class SignalHandlers : IDisposable
+    {
+        private readonly PosixSignalRegistration[] _registrations;
+
+        public SignalHandlers(FastCgiServer server, ServerContext context)
+        {
+            _registrations =
+            [
+                PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => Stop(signal, server, context)),
+                PosixSignalRegistration.Create(PosixSignal.SIGINT, signal => Stop(signal, server, context)),
+                PosixSignalRegistration.Create(PosixSignal.SIGHUP, signal =>
+                {
+                    signal.Cancel = true;
+                    Log.SignalReceived(context.Logger, "SIGHUP", "ignored");
+                }),
+            ];
+        }
+
+        public void Dispose()
+        {
+            foreach (var registration in _registrations)
+            {
+                registration.Dispose();
+            }
+        }
+
+        private static void Stop(PosixSignalContext signal, FastCgiServer server, ServerContext context)
+        {
+            signal.Cancel = true;
+            Log.SignalReceived(context.Logger, signal.Signal.ToString(), "draining and stopping");
+            server.Exit();
         }
     }
 }

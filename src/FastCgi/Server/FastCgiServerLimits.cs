@@ -38,4 +38,37 @@ public sealed record FastCgiServerLimits
     /// server stops reading from the connection until the handler catches up. Default 256 KiB.
     /// </summary>
     public int MaxBufferedInputBytes { get; init; } = 256 * 1024;
+
+    /// <summary>
+    /// Most CGI meta-variables in one request's PARAMS stream; past it the connection is closed as protocol
+    /// abuse. Default 1000 (nginx sends about 30).
+    /// </summary>
+    public int MaxParamCount { get; init; } = 1000;
+
+    /// <summary>
+    /// Longest name or value in the PARAMS stream, in bytes; past it the connection is closed as protocol abuse.
+    /// Default 256 KiB (web servers cap a request header far lower, at 8 to 64 KiB).
+    /// </summary>
+    public int MaxParamLength { get; init; } = 256 * 1024;
+
+    /// <summary>
+    /// Largest request body (STDIN) of one request, in bytes. Past it the handler's next body read throws a
+    /// <see cref="RequestRejectedException"/> (413). The body streams, so this bounds time, not memory.
+    /// Default 2 GiB.
+    /// </summary>
+    public long MaxRequestBodyBytes { get; init; } = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// How long a new connection may take to send a request's whole PARAMS stream, and how long the input of a
+    /// request may stall (no bytes arriving while a request still waits for PARAMS, STDIN or DATA). Past it the
+    /// connection is closed. An idle kept-alive connection with no request in flight is never timed out: its
+    /// lifetime is the web server's to decide. Default 30 s.
+    /// </summary>
+    public TimeSpan InputTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a write to the web server may wait for it to read (a web server that stopped reading the
+    /// response). Past it the connection is closed and its requests are aborted. Default 60 s.
+    /// </summary>
+    public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }

@@ -57,13 +57,20 @@ public sealed record FastCgiServerOptions
     /// <summary>How long <see cref="FastCgiServer.Exit"/> lets requests in flight finish before aborting them. Default 30 s.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Whether <see cref="FastCgiServer.Run"/> handles SIGTERM and SIGINT (drain, then return) and ignores SIGHUP
+    /// while it serves FastCGI. Default true.
+    /// </summary>
+    public bool HandleSignals { get; init; } = true;
+
     /// <summary>Where the server logs connections, requests and protocol errors. Default none.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
     /// <summary>
     /// Reads the standard command-line options over <paramref name="defaults"/>: <c>--listen ADDRESS</c>,
     /// <c>--threading-level 0|1|2</c>, <c>--max-requests N</c>, <c>--gzip</c>, <c>--unix-socket-mode OCTAL</c>,
-    /// <c>--max-connections N</c>, <c>--max-concurrent-requests N</c>.
+    /// <c>--max-connections N</c>, <c>--max-concurrent-requests N</c>, <c>--max-request-body-bytes N</c>,
+    /// <c>--input-timeout SECONDS</c>, <c>--write-timeout SECONDS</c>, <c>--shutdown-timeout SECONDS</c>.
     /// </summary>
     /// <exception cref="ArgumentException">An option is unknown or its value is invalid.</exception>
     public static FastCgiServerOptions FromCommandLine(IReadOnlyList<string> args, FastCgiServerOptions? defaults = null)
@@ -81,6 +88,10 @@ public sealed record FastCgiServerOptions
                 "--gzip" => options with { GZip = true },
                 "--max-connections" => options with { Limits = options.Limits with { MaxConnections = ParseCount(Value(), "--max-connections") } },
                 "--max-concurrent-requests" => options with { Limits = options.Limits with { MaxConcurrentRequests = ParseCount(Value(), "--max-concurrent-requests") } },
+                "--max-request-body-bytes" => options with { Limits = options.Limits with { MaxRequestBodyBytes = ParseCount(Value(), "--max-request-body-bytes") } },
+                "--input-timeout" => options with { Limits = options.Limits with { InputTimeout = TimeSpan.FromSeconds(ParseCount(Value(), "--input-timeout")) } },
+                "--write-timeout" => options with { Limits = options.Limits with { WriteTimeout = TimeSpan.FromSeconds(ParseCount(Value(), "--write-timeout")) } },
+                "--shutdown-timeout" => options with { ShutdownTimeout = TimeSpan.FromSeconds(ParseCount(Value(), "--shutdown-timeout")) },
                 "--unix-socket-mode" => options with { UnixSocketMode = (UnixFileMode)Convert.ToInt32(Value(), 8) },
                 _ => throw new ArgumentException($"Unknown option '{args[i]}'.", nameof(args)),
             };

@@ -33,7 +33,9 @@ internal static partial class ListenSocket
             return null;
         }
 
-        return new Socket(new SafeSocketHandle(ListenSocketFileDescriptor, ownsHandle: false));
+        // Owned: closing it when the server stops makes new connections fail at once instead of waiting in the
+        // backlog; sibling processes that share the socket keep their own descriptors.
+        return new Socket(new SafeSocketHandle(ListenSocketFileDescriptor, ownsHandle: true));
     }
 
     /// <summary>

@@ -18,7 +18,7 @@ internal sealed class InMemoryConnection : IAsyncDisposable
         _toApp = new Pipe();
         _fromApp = new Pipe(outputOptions ?? PipeOptions.Default);
         var context = new ServerContext(new Dictionary<Role, Func<Handler>> { [Role.Responder] = responder }, options ?? new FastCgiServerOptions(), () => { });
-        Connection = new FastCgiConnection(_toApp.Reader, _fromApp.Writer, context, 1);
+        Connection = new FastCgiConnection(_toApp.Reader, _fromApp.Writer, context, 1, () => _toApp.Writer.Complete(new IOException("aborted")));
         Run = Task.Run(Connection.RunAsync);
     }
 
