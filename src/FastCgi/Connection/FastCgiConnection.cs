@@ -67,6 +67,7 @@ internal sealed class FastCgiConnection
         {
             await _input.CompleteAsync().ConfigureAwait(false);
             AbortAll(AbortReason.ConnectionLost, completeInput: true);
+            ReleaseUnstarted();
             await WaitForRequestsAsync().ConfigureAwait(false);
         }
     }
@@ -191,6 +192,25 @@ internal sealed class FastCgiConnection
             finally
             {
                 _input.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+    }
+
+    /// <summary>Requests whose handler never started (PARAMS incomplete) end with the connection.</summary>
+    private void ReleaseUnstarted()
+    {
+        RequestContext[] unstarted;
+        lock (_requestsLock)
+        {
+            unstarted = [.. _requests.Values.Where(context => context.Request is null)];
+        }
+
+        foreach (var context in unstarted)
+        {
+            context.ReturnParams();
+            if (Release(context).Released)
+            {
+                Settle();
             }
         }
     }

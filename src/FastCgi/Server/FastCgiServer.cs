@@ -166,7 +166,14 @@ public sealed class FastCgiServer
         }
 
         // Stop accepting before draining: a new connection is refused now rather than left in the backlog.
-        listener.Dispose();
+        if (Options.Listen is null)
+        {
+            ListenSocket.CloseInherited(listener);
+        }
+        else
+        {
+            listener.Dispose();
+        }
         await DrainAsync(context, connections).ConfigureAwait(false);
     }
 

@@ -108,6 +108,46 @@ internal static partial class ListenSocket
         return new IPEndPoint(ip, port);
     }
 
+    /// <summary>
+    /// Closes the inherited listening socket for good. The .NET runtime duplicates descriptors 0 to 2 at start-up,
+    /// so closing fd 0 alone would leave the socket listening in this process and new connections would queue
+    /// unanswered during a drain; every descriptor of the same socket is closed (Linux: found in /proc/self/fd).
+    /// </summary>
+    public static void CloseInherited(Socket listener)
+    {
+        var target = OperatingSystem.IsLinux() ? ReadLink($"/proc/self/fd/{ListenSocketFileDescriptor}") : null;
+        listener.Dispose();
+        if (target is null)
+        {
+            return;
+        }
+
+        foreach (var entry in Directory.EnumerateFiles("/proc/self/fd"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var descriptor)
+                && descriptor > 2
+                && ReadLink(entry) == target)
+            {
+                _ = Close(descriptor);
+            }
+        }
+    }
+
+    private static string? ReadLink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int descriptor);
+
     [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
     private static partial int GetSockOpt(int socket, int level, int optionName, ref int optionValue, ref int optionLength);
 }

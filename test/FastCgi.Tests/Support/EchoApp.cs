@@ -125,6 +125,9 @@ internal sealed class EchoServer : IAsyncDisposable
     /// <summary>The peak resident set size (VmHWM) in bytes, from /proc.</summary>
     public long PeakRssBytes() => ReadStatusKb("VmHWM") * 1024;
 
+    /// <summary>How many file descriptors the process has open, from /proc.</summary>
+    public int OpenFileDescriptors() => Directory.GetFiles($"/proc/{Pid}/fd").Length;
+
     /// <summary>The current resident set size (VmRSS) in bytes, from /proc.</summary>
     public long RssBytes() => ReadStatusKb("VmRSS") * 1024;
 
@@ -184,8 +187,8 @@ internal sealed class EchoServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until the socket accepts. The probe connection is closed unused; with <paramref name="probe"/> false
-    /// (a server that refuses this peer) only the socket's existence is awaited.
+    /// Waits until the program answers a request; with <paramref name="probe"/> false (a server that refuses this
+    /// peer) until the socket accepts, plus a second for the program to start.
     /// </summary>
     private async Task WaitUntilConnectableAsync(bool probe)
     {
@@ -199,12 +202,16 @@ internal sealed class EchoServer : IAsyncDisposable
 
             try
             {
+                // spawn-fcgi listens before the program starts, so a connection alone proves nothing: a request
+                // answered does (the runtime is up, its signal handlers are in place).
                 await using var connection = await ConnectAsync();
                 if (!probe)
                 {
-                    await Task.Delay(300);
+                    await Task.Delay(1000);
+                    return;
                 }
 
+                await connection.RequestAsync(1, FcgiTestClient.Environ("/hello"), [], keepConnection: false);
                 return;
             }
             catch (SocketException)
