@@ -283,7 +283,8 @@ public sealed class FastCgiProtocolTests
     [Fact]
     public async Task Max_requests_makes_the_server_exit_after_that_many()
     {
-        await using var server = await StartAsync(1, "--max-requests", "2");
+        // The start-up probe is the first of the three requests.
+        await using var server = await StartAsync(1, "--max-requests", "3");
         await using var client = await server.ConnectAsync();
         Assert.Equal("Hello, world!\n", (await client.RequestAsync(1, Environ("/hello"))).BodyText);
         Assert.Equal("Hello, world!\n", (await client.RequestAsync(2, Environ("/hello"))).BodyText);
