@@ -128,6 +128,23 @@ internal sealed class EchoServer : IAsyncDisposable
     /// <summary>How many file descriptors the process has open, from /proc.</summary>
     public int OpenFileDescriptors() => Directory.GetFiles($"/proc/{Pid}/fd").Length;
 
+    /// <summary>
+    /// Descriptors that a leak would leave behind: sockets, pipes and files other than the assemblies and symbol
+    /// files the runtime maps as it first needs them.
+    /// </summary>
+    public int LeakableFileDescriptors() => Directory.GetFiles($"/proc/{Pid}/fd")
+        .Select(path => new FileInfo(path).LinkTarget ?? "")
+        .Count(target => !target.EndsWith(".dll", StringComparison.Ordinal) && !target.EndsWith(".pdb", StringComparison.Ordinal));
+
+    /// <summary>What each open descriptor is (for a failure message).</summary>
+    public string DescribeFileDescriptors() => string.Join(", ", Directory.GetFiles($"/proc/{Pid}/fd")
+        .Select(path => new FileInfo(path).LinkTarget ?? "?")
+        .GroupBy(target => target.StartsWith("socket:", StringComparison.Ordinal) ? "socket" : target)
+        .Select(group => $"{group.Key} x{group.Count()}"));
+
+    /// <summary>How many threads the process has, from /proc.</summary>
+    public int Threads() => (int)ReadStatusKb("Threads");
+
     /// <summary>The current resident set size (VmRSS) in bytes, from /proc.</summary>
     public long RssBytes() => ReadStatusKb("VmRSS") * 1024;
 
