@@ -14,33 +14,33 @@ internal sealed class EchoResponder : Handler
 
     public override async ValueTask ProcessAsync(Request request, CancellationToken cancellationToken)
     {
-        switch (Action(request))
+        switch (ActionOf(request))
         {
-            case "hello":
+            case EchoAction.Hello:
                 request.SetHeader("Content-Type", "text/plain");
                 request.Write("Hello, world!\n");
                 break;
-            case "echo":
+            case EchoAction.Echo:
                 await EchoAsync(request, cancellationToken);
                 break;
-            case "upload":
+            case EchoAction.Upload:
                 await UploadAsync(request, cancellationToken);
                 break;
-            case "big":
+            case EchoAction.Big:
                 await BigAsync(request, cancellationToken);
                 break;
-            case "error":
+            case EchoAction.Error:
                 throw new InvalidOperationException("echo: the error action failed on purpose");
-            case "slow":
+            case EchoAction.Slow:
                 await SlowAsync(request, cancellationToken);
                 break;
-            case "cookie":
+            case EchoAction.Cookie:
                 var form = await request.ReadFormAsync(cancellationToken);
                 request.SetCookie(form.GetText("name") ?? "", form.GetText("value") ?? "");
                 request.SetHeader("Content-Type", "text/plain");
                 request.Write("ok\n");
                 break;
-            case "status":
+            case EchoAction.Status:
                 var code = int.Parse((await request.ReadFormAsync(cancellationToken)).GetText("code") ?? "", CultureInfo.InvariantCulture);
                 request.SetStatus(code);
                 request.SetHeader("Content-Type", "text/plain");
@@ -54,13 +54,37 @@ internal sealed class EchoResponder : Handler
         }
     }
 
+    private enum EchoAction
+    {
+        NotFound,
+        Hello,
+        Echo,
+        Upload,
+        Big,
+        Error,
+        Slow,
+        Cookie,
+        Status,
+    }
+
     /// <summary>The last segment of REQUEST_URI without its query, else of SCRIPT_NAME + PATH_INFO.</summary>
-    private static string Action(Request request)
+    private static EchoAction ActionOf(Request request)
     {
         var path = request.GetEnvironment("REQUEST_URI") is { } uri
-            ? uri.Split('?', 2)[0]
-            : request.GetEnvironment("SCRIPT_NAME") + request.GetEnvironment("PATH_INFO");
-        return path[(path.LastIndexOf('/') + 1)..];
+            ? uri.AsSpan(0, uri.IndexOf('?') is var query and >= 0 ? query : uri.Length)
+            : (request.GetEnvironment("SCRIPT_NAME") + request.GetEnvironment("PATH_INFO")).AsSpan();
+        return path[(path.LastIndexOf('/') + 1)..] switch
+        {
+            "hello" => EchoAction.Hello,
+            "echo" => EchoAction.Echo,
+            "upload" => EchoAction.Upload,
+            "big" => EchoAction.Big,
+            "error" => EchoAction.Error,
+            "slow" => EchoAction.Slow,
+            "cookie" => EchoAction.Cookie,
+            "status" => EchoAction.Status,
+            _ => EchoAction.NotFound,
+        };
     }
 
     private static async ValueTask EchoAsync(Request request, CancellationToken cancellationToken)

@@ -11,7 +11,7 @@ public abstract partial class Request
     /// </summary>
     public const string DefaultContentType = "text/html; charset=utf-8";
 
-    private readonly List<KeyValuePair<string, string>> _headers = new(8);
+    private readonly List<KeyValuePair<string, string>> _headers = new(4);
 
     /// <summary>The response headers in the order they will be sent.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Headers => _headers;

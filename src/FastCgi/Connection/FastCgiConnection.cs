@@ -20,6 +20,9 @@ internal sealed class FastCgiConnection
     private readonly long _id;
     private TaskCompletionSource? _requestsDone;
     private int _inFlight;
+
+    // The last finished request's context, for the next BEGIN_REQUEST to reuse (saves its pipes on a kept connection).
+    private RequestContext? _finished;
     private volatile bool _closing;
     private bool _stopRequested;
 
@@ -288,7 +291,14 @@ internal sealed class FastCgiConnection
                 return Output.RefuseAsync(requestId, ProtocolStatus.Overloaded);
             }
 
-            _requests.Add(requestId, new RequestContext(this, requestId, role, body.KeepConnection, _server.Options.Limits.MaxBufferedInputBytes));
+            var context = Interlocked.Exchange(ref _finished, null);
+            if (context is null || !context.TryReset())
+            {
+                context = new RequestContext(this, _server.Options.Limits.MaxBufferedInputBytes);
+            }
+
+            context.Begin(requestId, role, body.KeepConnection);
+            _requests.Add(requestId, context);
             _inFlight++;
             _begun = true;
         }
@@ -369,18 +379,20 @@ internal sealed class FastCgiConnection
 
     private void StartRequest(RequestContext context)
     {
-        var factory = _server.GetHandlerFactory(context.Role)!;
         context.Request = _server.Options.GZip ? new GZipFastCgiRequest(context, Output) : new FastCgiRequest(context, Output);
         context.Request.Limits = _server.Options.RequestLimits;
-        _ = Task.Run(() => RunRequestAsync(context, factory));
+
+        // The handler runs beside the read loop, which goes on feeding its body (and other requests' records).
+        ThreadPool.UnsafeQueueUserWorkItem(context, preferLocal: false);
     }
 
-    private async Task RunRequestAsync(RequestContext context, Func<Handler> factory)
+    /// <summary>Runs a request's handler and ends the request, whatever happens.</summary>
+    public async Task RunRequestAsync(RequestContext context)
     {
         var request = context.Request!;
         try
         {
-            await HandlerRunner.RunAsync(factory, request).ConfigureAwait(false);
+            await HandlerRunner.RunAsync(_server.GetHandlerFactory(context.Role)!, request).ConfigureAwait(false);
         }
         finally
         {
@@ -391,6 +403,8 @@ internal sealed class FastCgiConnection
             {
                 Settle();
             }
+
+            Volatile.Write(ref _finished, context);
         }
     }
 

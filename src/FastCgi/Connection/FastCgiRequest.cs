@@ -80,6 +80,7 @@ public class FastCgiRequest : Request
         {
             _context.Stdin.Reader.Complete();
             _context.Data?.Reader.Complete();
+            _context.ReleaseEnviron();
         }
 
         base.Dispose(disposing);

@@ -8,49 +8,95 @@ namespace FastCgi.Connection;
 /// The connection's state for one request id: its role and flags, the PARAMS bytes until the stream ends, and
 /// the STDIN and DATA pipes the read loop fills while the handler reads them.
 /// </summary>
-internal sealed class RequestContext
+internal sealed class RequestContext : IThreadPoolWorkItem
 {
+    private static readonly IReadOnlyDictionary<string, string> NoParams = new Dictionary<string, string>();
+
+    private readonly PipeOptions _pipeOptions;
     private byte[] _params = [];
     private int _paramsLength;
+    private ParamsDictionary? _environ;
+    private Pipe? _data;
+    private bool _inputCompleted;
 
-    public RequestContext(FastCgiConnection connection, ushort requestId, Role role, bool keepConnection, int maxBufferedInput)
+    public RequestContext(FastCgiConnection connection, int maxBufferedInput)
     {
         Connection = connection;
-        RequestId = requestId;
-        Role = role;
-        KeepConnection = keepConnection;
-        var pipeOptions = new PipeOptions(
+        _pipeOptions = new PipeOptions(
             pauseWriterThreshold: maxBufferedInput,
             resumeWriterThreshold: maxBufferedInput / 2,
             useSynchronizationContext: false);
-        Stdin = new Pipe(pipeOptions);
-        if (role == Role.Filter)
-        {
-            Data = new Pipe(pipeOptions);
-        }
+        Stdin = new Pipe(_pipeOptions);
     }
 
     public FastCgiConnection Connection { get; }
 
-    public ushort RequestId { get; }
+    public ushort RequestId { get; private set; }
 
-    public Role Role { get; }
+    public Role Role { get; private set; }
 
-    public bool KeepConnection { get; }
+    public bool KeepConnection { get; private set; }
 
     public Pipe Stdin { get; }
 
-    public Pipe? Data { get; }
+    /// <summary>The DATA stream's pipe, for the Filter role only.</summary>
+    public Pipe? Data => Role == Role.Filter ? _data : null;
 
     public bool ParamsComplete { get; private set; }
 
     /// <summary>When BEGIN_REQUEST arrived (<see cref="Environment.TickCount64"/>), for the PARAMS deadline.</summary>
-    public long BegunAt { get; } = Environment.TickCount64;
+    public long BegunAt { get; private set; }
 
     public FastCgiRequest? Request { get; set; }
 
-    /// <summary>The request's CGI meta-variables, decoded when PARAMS ended.</summary>
-    public IReadOnlyDictionary<string, string> Environ { get; private set; } = new Dictionary<string, string>();
+    /// <summary>The request's CGI meta-variables, indexed when PARAMS ended.</summary>
+    public IReadOnlyDictionary<string, string> Environ { get; private set; } = NoParams;
+
+    /// <summary>Starts a request on this context (new, or reused once its last request is over).</summary>
+    public void Begin(ushort requestId, Role role, bool keepConnection)
+    {
+        RequestId = requestId;
+        Role = role;
+        KeepConnection = keepConnection;
+        BegunAt = Environment.TickCount64;
+        ParamsComplete = false;
+        StdinComplete = false;
+        DataComplete = false;
+        BodyBytes = 0;
+        Request = null;
+        Environ = NoParams;
+        _environ = null;
+        _inputCompleted = false;
+        if (role == Role.Filter)
+        {
+            _data ??= new Pipe(_pipeOptions);
+        }
+    }
+
+    /// <summary>
+    /// Makes the context reusable for the connection's next request: only when both ends of its pipes are done
+    /// (the read loop saw the streams end; the request, disposed, completed the readers). Called by the read loop,
+    /// the only writer of the pipes.
+    /// </summary>
+    public bool TryReset()
+    {
+        var inputDone = _inputCompleted || (StdinComplete && (Data is null || DataComplete));
+        if (!inputDone)
+        {
+            return false;
+        }
+
+        try
+        {
+            Stdin.Reset();
+            _data?.Reset();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Appends PARAMS content; false when the stream would pass <paramref name="maxBytes"/>.</summary>
     public bool AppendParams(in ReadOnlySequence<byte> content, int maxBytes)
@@ -75,21 +121,31 @@ internal sealed class RequestContext
     }
 
     /// <summary>
-    /// Decodes the PARAMS stream. Pairs may straddle records (spec 3.4), so they are only parsed once the stream
-    /// ended.
+    /// Indexes the PARAMS stream. Pairs may straddle records (spec 3.4), so they are only parsed once the stream
+    /// ended; the bytes move to the <see cref="ParamsDictionary"/>, which returns them to the pool when the
+    /// request ends.
     /// </summary>
     public void CompleteParams(FastCgiServerLimits limits)
     {
-        var decoder = new EnvironDecoder(new Dictionary<string, string>(32, StringComparer.Ordinal), limits, RequestId);
-        NameValueReader.Parse(_params.AsSpan(0, _paramsLength), ref decoder);
-        Environ = decoder.Environ;
+        var data = _params.Length > 0 ? _params : ArrayPool<byte>.Shared.Rent(1);
+        var environ = ParamsDictionary.Create(data, _paramsLength, limits, RequestId);
+        _params = [];
+        _paramsLength = 0;
+        _environ = environ;
+        Environ = environ;
         ParamsComplete = true;
-        ReturnParams();
     }
+
+    /// <summary>Returns the PARAMS bytes to the pool (the request ended).</summary>
+    public void ReleaseEnviron() => _environ?.Dispose();
+
+    /// <summary>Runs the request's handler: queued on the thread pool without a closure or a Task.</summary>
+    public void Execute() => _ = Connection.RunRequestAsync(this);
 
     /// <summary>Ends both input streams, with an error when the request was aborted.</summary>
     public void CompleteInput(Exception? error)
     {
+        _inputCompleted = true;
         Stdin.Writer.Complete(error);
         Data?.Writer.Complete(error);
     }
@@ -114,25 +170,4 @@ internal sealed class RequestContext
     public bool StdinComplete { get; set; }
 
     public bool DataComplete { get; set; }
-
-    private readonly struct EnvironDecoder(Dictionary<string, string> environ, FastCgiServerLimits limits, ushort requestId) : INameValueHandler
-    {
-        public Dictionary<string, string> Environ => environ;
-
-        public void OnPair(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
-        {
-            var longest = Math.Max(name.Length, value.Length);
-            if (longest > limits.MaxParamLength)
-            {
-                ProtocolException.Throw(ProtocolRejectionReason.ParamTooLong, longest, limits.MaxParamLength);
-            }
-
-            if (environ.Count >= limits.MaxParamCount)
-            {
-                ProtocolException.Throw(ProtocolRejectionReason.TooManyParams, requestId, limits.MaxParamCount);
-            }
-
-            environ[System.Text.Encoding.UTF8.GetString(name)] = System.Text.Encoding.UTF8.GetString(value);
-        }
-    }
 }

@@ -1,0 +1,207 @@
+using System.Buffers;
+using System.Collections;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using FastCgi.Protocol;
+
+namespace FastCgi.Connection;
+
+/// <summary>
+/// A request's CGI meta-variables, kept as the PARAMS bytes the web server sent plus an index of where each pair
+/// is; a name's value becomes a string only when asked for. A handler typically reads a handful of the ~30
+/// variables nginx sends, so decoding all of them up front would be most of a small request's allocation.
+/// Valid until the request ends (the bytes are pooled); duplicate names resolve to the last one, as a
+/// dictionary built in order would.
+/// </summary>
+internal sealed class ParamsDictionary : IReadOnlyDictionary<string, string>, IDisposable
+{
+    private byte[] _data;
+    private Entry[] _entries;
+    private int _count;
+
+    private ParamsDictionary(byte[] data, Entry[] entries, int count)
+    {
+        _data = data;
+        _entries = entries;
+        _count = count;
+    }
+
+    /// <summary>
+    /// Indexes <paramref name="length"/> bytes of PARAMS in <paramref name="data"/>, a pooled buffer the dictionary
+    /// now owns. Enforces <see cref="FastCgiServerLimits.MaxParamCount"/> and <see cref="FastCgiServerLimits.MaxParamLength"/>.
+    /// </summary>
+    /// <exception cref="ProtocolException">The pairs are malformed or over a limit.</exception>
+    public static ParamsDictionary Create(byte[] data, int length, FastCgiServerLimits limits, ushort requestId)
+    {
+        var indexer = new Indexer(data, ArrayPool<Entry>.Shared.Rent(32), limits, requestId);
+        try
+        {
+            NameValueReader.Parse(data.AsSpan(0, length), ref indexer);
+        }
+        catch
+        {
+            ArrayPool<Entry>.Shared.Return(indexer.Entries);
+            throw;
+        }
+
+        return new ParamsDictionary(data, indexer.Entries, indexer.Count);
+    }
+
+    /// <inheritdoc />
+    public string this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"'{key}' is not a request parameter.");
+
+    /// <inheritdoc />
+    public IEnumerable<string> Keys => this.Select(pair => pair.Key);
+
+    /// <inheritdoc />
+    public IEnumerable<string> Values => this.Select(pair => pair.Value);
+
+    /// <inheritdoc />
+    public int Count => UniqueIndexes().Count();
+
+    /// <inheritdoc />
+    public bool ContainsKey(string key) => Find(key) >= 0;
+
+    /// <inheritdoc />
+    public bool TryGetValue(string key, [MaybeNullWhen(false)] out string value)
+    {
+        var index = Find(key);
+        if (index < 0)
+        {
+            value = null;
+            return false;
+        }
+
+        var entry = _entries[index];
+        value = Encoding.UTF8.GetString(_data, entry.ValueStart, entry.ValueLength);
+        return true;
+    }
+
+    /// <inheritdoc />
+    public IEnumerator<KeyValuePair<string, string>> GetEnumerator()
+    {
+        foreach (var index in UniqueIndexes())
+        {
+            var entry = _entries[index];
+            yield return new(
+                Encoding.UTF8.GetString(_data, entry.NameStart, entry.NameLength),
+                Encoding.UTF8.GetString(_data, entry.ValueStart, entry.ValueLength));
+        }
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>Returns the bytes and the index to the pool; later reads throw.</summary>
+    public void Dispose()
+    {
+        if (_count < 0)
+        {
+            return;
+        }
+
+        ArrayPool<byte>.Shared.Return(_data);
+        ArrayPool<Entry>.Shared.Return(_entries);
+        _data = [];
+        _entries = [];
+        _count = -1;
+    }
+
+    private int Find(string key)
+    {
+        ObjectDisposedException.ThrowIf(_count < 0, this);
+        var max = Encoding.UTF8.GetMaxByteCount(key.Length);
+        byte[]? rented = null;
+        var name = max <= 256 ? stackalloc byte[max] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        try
+        {
+            name = name[..Encoding.UTF8.GetBytes(key, name)];
+            for (var i = _count - 1; i >= 0; i--)
+            {
+                var entry = _entries[i];
+                if (entry.NameLength == name.Length && _data.AsSpan(entry.NameStart, entry.NameLength).SequenceEqual(name))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>The index of each name's last occurrence, in first-seen order.</summary>
+    private IEnumerable<int> UniqueIndexes()
+    {
+        ObjectDisposedException.ThrowIf(_count < 0, this);
+        for (var i = 0; i < _count; i++)
+        {
+            var name = _data.AsSpan(_entries[i].NameStart, _entries[i].NameLength);
+            var later = false;
+            for (var j = i + 1; j < _count && !later; j++)
+            {
+                later = _data.AsSpan(_entries[j].NameStart, _entries[j].NameLength).SequenceEqual(name);
+            }
+
+            if (!later)
+            {
+                yield return i;
+            }
+        }
+    }
+
+    private struct Entry
+    {
+        public int NameStart;
+        public int NameLength;
+        public int ValueStart;
+        public int ValueLength;
+    }
+
+    private struct Indexer(byte[] data, Entry[] entries, FastCgiServerLimits limits, ushort requestId) : INameValueHandler
+    {
+        public Entry[] Entries = entries;
+        public int Count;
+
+        public void OnPair(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+        {
+            var longest = Math.Max(name.Length, value.Length);
+            if (longest > limits.MaxParamLength)
+            {
+                ProtocolException.Throw(ProtocolRejectionReason.ParamTooLong, longest, limits.MaxParamLength);
+            }
+
+            if (Count >= limits.MaxParamCount)
+            {
+                ProtocolException.Throw(ProtocolRejectionReason.TooManyParams, requestId, limits.MaxParamCount);
+            }
+
+            if (Count == Entries.Length)
+            {
+                var bigger = ArrayPool<Entry>.Shared.Rent(Count * 2);
+                Entries.AsSpan().CopyTo(bigger);
+                ArrayPool<Entry>.Shared.Return(Entries);
+                Entries = bigger;
+            }
+
+            Entries[Count++] = new Entry
+            {
+                NameStart = OffsetOf(name),
+                NameLength = name.Length,
+                ValueStart = OffsetOf(value),
+                ValueLength = value.Length,
+            };
+        }
+
+        // The spans are slices of data, so their distance from its start is their offset.
+        private readonly int OffsetOf(ReadOnlySpan<byte> slice) =>
+            slice.IsEmpty ? 0 : (int)Unsafe.ByteOffset(ref MemoryMarshal.GetArrayDataReference(data), ref MemoryMarshal.GetReference(slice));
+    }
+}
