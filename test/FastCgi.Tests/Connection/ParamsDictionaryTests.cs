@@ -1,0 +1,68 @@
+using System.Buffers;
+using FastCgi.Connection;
+using FastCgi.Protocol;
+using FastCgi.Tests.Support;
+using Xunit;
+
+namespace FastCgi.Tests.Connection;
+
+public sealed class ParamsDictionaryTests
+{
+    [Fact]
+    public void Looks_up_decodes_and_enumerates_with_the_last_duplicate_winning()
+    {
+        using var environ = Create([new("A", "1"), new("NAME", "Jörg"), new("A", "2"), new("EMPTY", "")]);
+        Assert.Equal("2", environ["A"]);
+        Assert.Equal("Jörg", environ["NAME"]);
+        Assert.True(environ.TryGetValue("EMPTY", out var empty));
+        Assert.Equal("", empty);
+        Assert.False(environ.ContainsKey("a"));
+        Assert.False(environ.TryGetValue("MISSING", out _));
+        Assert.Throws<KeyNotFoundException>(() => environ["MISSING"]);
+        Assert.Equal(3, environ.Count);
+        Assert.Equal(["NAME=Jörg", "A=2", "EMPTY="], environ.Select(pair => $"{pair.Key}={pair.Value}"));
+    }
+
+    [Fact]
+    public void A_long_key_is_looked_up_too()
+    {
+        var name = new string('K', 1000);
+        using var environ = Create([new(name, "v")]);
+        Assert.Equal("v", environ[name]);
+    }
+
+    [Fact]
+    public void Reading_after_dispose_throws()
+    {
+        var environ = Create([new("A", "1")]);
+        environ.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => environ["A"]);
+    }
+
+    [Theory]
+    [InlineData(3, 100, true)]
+    [InlineData(2, 100, false)]
+    [InlineData(3, 5, true)]
+    [InlineData(3, 4, false)]
+    public void Enforces_the_count_and_length_limits(int maxCount, int maxLength, bool accepted)
+    {
+        var limits = new FastCgiServerLimits { MaxParamCount = maxCount, MaxParamLength = maxLength };
+        var pairs = new KeyValuePair<string, string>[] { new("A", "1"), new("B", "12345"), new("C", "3") };
+        if (accepted)
+        {
+            Create(pairs, limits).Dispose();
+            return;
+        }
+
+        var exception = Assert.Throws<ProtocolException>(() => Create(pairs, limits));
+        Assert.Equal(maxCount < 3 ? ProtocolRejectionReason.TooManyParams : ProtocolRejectionReason.ParamTooLong, exception.Reason);
+    }
+
+    private static ParamsDictionary Create(KeyValuePair<string, string>[] pairs, FastCgiServerLimits? limits = null)
+    {
+        var bytes = FcgiTestClient.NameValues(pairs);
+        var data = ArrayPool<byte>.Shared.Rent(Math.Max(1, bytes.Length));
+        bytes.CopyTo(data, 0);
+        return ParamsDictionary.Create(data, bytes.Length, limits ?? FastCgiServerLimits.Default, 1);
+    }
+}
