@@ -68,6 +68,37 @@ internal sealed class EchoServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts the echo sample binding <paramref name="listen"/> itself (<c>--listen</c>), without spawn-fcgi.
+    /// </summary>
+    public static async Task<EchoServer> StartListeningAsync(string listen, EndPoint endPoint, params string[] args)
+    {
+        var directory = Directory.CreateTempSubdirectory("fastcgi-test-").FullName;
+        var start = new ProcessStartInfo(EchoApp.Executable)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in (string[])["--listen", listen, .. args])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start)!;
+        var server = new EchoServer(process, directory, endPoint);
+        process.OutputDataReceived += (_, e) => server.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => server.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await server.WaitUntilConnectableAsync(probe: true);
+        return server;
+    }
+
+    /// <summary>A free TCP port on the loopback interface.</summary>
+    public static int FreePort() => FreeTcpPort();
+
     /// <summary>Starts the echo sample on a Unix socket (or on 127.0.0.1 when <paramref name="tcp"/>).</summary>
     public static async Task<EchoServer> StartAsync(string[]? args = null, bool tcp = false, IDictionary<string, string>? environment = null, bool probe = true)
     {
