@@ -69,6 +69,7 @@ gcc "${cflags[@]}" -pthread -o "$out/libfcgi-app" perf/peers/libfcgi-app.c -lfcg
 # Standard library only: no module download, no toolchain switch.
 GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod GOCACHE="$out/go-cache" GO111MODULE=off \
   go build -o "$out/go-hello" perf/peers/hello.go
+export DOTNET_CLI_USE_MSBUILD_SERVER=0 MSBUILDDISABLENODEREUSE=1
 dotnet publish samples/Echo -c Release -o "$out/echo" >"$out/publish.log" 2>&1 || { cat "$out/publish.log"; exit 1; }
 aot=0
 if [ "${BENCH_AOT:-1}" = 1 ]; then
@@ -79,6 +80,8 @@ if [ "${BENCH_AOT:-1}" = 1 ]; then
   fi
 fi
 php_fpm=$(command -v php-fpm8.2 || ls /usr/sbin/php-fpm* | head -1)
+# Build servers left idle would still wake up on the measured cores.
+dotnet build-server shutdown >/dev/null 2>&1 || true
 
 # --- helpers -------------------------------------------------------------------------------------------------
 pids_started=()
@@ -172,7 +175,7 @@ start_named() {
     php-fpm)
       php_pool "$port"
       script=$out/php/hello.php
-      start_peer "$name" "$port" "$php_fpm" -F -y "$out/php/php-fpm.conf" -p "$out/php" ;;
+      start_peer "$name" "$port" "$php_fpm" -F -R -y "$out/php/php-fpm.conf" -p "$out/php" ;;
     go) start_peer "$name" "$port" "$out/go-hello" "127.0.0.1:$port" ;;
     ours) start_peer "$name" "$port" "$out/echo/Echo" --listen "127.0.0.1:$port" ;;
     ours-aot) start_peer "$name" "$port" "$out/echo-aot/Echo" --listen "127.0.0.1:$port" ;;
@@ -272,6 +275,7 @@ bulk_run() {
   stop_peers
 }
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 # --- run -----------------------------------------------------------------------------------------------------
 ours=(ours)
 [ "$aot" = 1 ] && ours+=(ours-aot)
@@ -294,9 +298,12 @@ for kind in big upload; do
   done
 done
 
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
 # --- table ---------------------------------------------------------------------------------------------------
 echo
 echo "Machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); $(uname -r); dotnet $(dotnet --version)"
+echo "Load average before/after: $load_start / $load_end (anything above ~1 means other work shared the cores)"
 echo "Each cell: value (ratio to libfcgi multi-threaded in the same scenario; bulk rows: to libfcgi C)."
 echo "Multiplexed rows are compared with libfcgi-mt's direct row; 'mpx/plain' is their CPU per request over ours' direct."
 awk -F'\t' '

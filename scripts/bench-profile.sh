@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# CPU profile of the echo sample under the direct 16-connection hello load: perf samples the server (CPU 0) while
+# the load generator runs (CPU 1); .NET writes /tmp/perf-PID.map so JIT-compiled frames get names.
+#
+#   bash scripts/bench-profile.sh [ours|ours-aot|ours-mpx]     # after scripts/bench.sh has built out/bench
+#
+# Prints the hottest symbols (self time) and the hottest by DSO; the raw perf.data stays in out/bench/profile.
+# Environment: BENCH_PROFILE_SECONDS (default 8).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${BENCH_OUT:-out/bench}
+peer=${1:-ours}
+secs=${BENCH_PROFILE_SECONDS:-8}
+command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
+[ -x "$out/fcgi-load" ] || { echo "run scripts/bench.sh first: $out/fcgi-load is missing" >&2; exit 1; }
+dir=$out/profile
+mkdir -p "$dir"
+
+case "$peer" in
+  ours) server=("$out/echo/Echo" --listen 127.0.0.1:9120); conns=16; inflight=1 ;;
+  ours-aot) server=("$out/echo-aot/Echo" --listen 127.0.0.1:9120); conns=16; inflight=1 ;;
+  ours-mpx) server=("$out/echo/Echo" --listen 127.0.0.1:9120 --threading-level 2); conns=4; inflight=16 ;;
+  *) echo "usage: $0 [ours|ours-aot|ours-mpx]" >&2; exit 2 ;;
+esac
+
+DOTNET_PerfMapEnabled=1 taskset -c 0 "${server[@]}" >"$dir/server.log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
+for _ in $(seq 150); do
+  ss -Hltn "sport = :9120" | grep -q . && break
+  sleep 0.1
+done
+
+# Load for warm-up + profile + margin; perf attaches after the warm-up so tier-0 code is out of the picture.
+taskset -c 1 "$out/fcgi-load" -a 127.0.0.1:9120 -c "$conns" -m "$inflight" -w 3 -d $((secs + 2)) -P "$pid" -l "$peer" \
+  >"$dir/load.txt" &
+load=$!
+sleep 4
+perf record -F 1999 -g -p "$pid" -o "$dir/perf.data" -- sleep "$secs" 2>"$dir/perf-record.log"
+wait "$load"
+cat "$dir/load.txt"
+echo "--- top symbols (self) ---"
+perf report -i "$dir/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -60
+echo "--- by DSO ---"
+perf report -i "$dir/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -15
