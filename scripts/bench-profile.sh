@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CPU profile of the echo sample under the direct 16-connection hello load: perf samples the server (CPU 0) while
-# the load generator runs (CPU 1); .NET writes /tmp/perf-PID.map so JIT-compiled frames get names.
+# the load generator runs (CPU 1); .NET writes /tmp/perf-PID.map so JIT-compiled frames get names (W^X off, or
+# perf only sees an anonymous "doublemapper" region).
 #
 #   bash scripts/bench-profile.sh [ours|ours-aot|ours-mpx]     # after scripts/bench.sh has built out/bench
 #
@@ -23,7 +24,7 @@ case "$peer" in
   *) echo "usage: $0 [ours|ours-aot|ours-mpx]" >&2; exit 2 ;;
 esac
 
-DOTNET_PerfMapEnabled=1 taskset -c 0 "${server[@]}" >"$dir/server.log" 2>&1 &
+DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 taskset -c 0 "${server[@]}" >"$dir/server.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
 for _ in $(seq 150); do
@@ -40,6 +41,6 @@ perf record -F 1999 -g -p "$pid" -o "$dir/perf.data" -- sleep "$secs" 2>"$dir/pe
 wait "$load"
 cat "$dir/load.txt"
 echo "--- top symbols (self) ---"
-perf report -i "$dir/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -60
+perf report -i "$dir/perf.data" --no-children -g none --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -60
 echo "--- by DSO ---"
-perf report -i "$dir/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -15
+perf report -i "$dir/perf.data" --no-children -g none --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -15
