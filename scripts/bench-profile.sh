@@ -4,6 +4,7 @@
 # perf only sees an anonymous "doublemapper" region).
 #
 #   bash scripts/bench-profile.sh [ours|ours-aot|ours-mpx]     # after scripts/bench.sh has built out/bench
+#   bash scripts/bench-profile.sh knobs                         # the same load under runtime settings, no perf
 #
 # Prints the hottest symbols (self time) and the hottest by DSO; the raw perf.data stays in out/bench/profile.
 # Environment: BENCH_PROFILE_SECONDS (default 8).
@@ -16,6 +17,34 @@ command -v perf >/dev/null || { echo "perf is not installed (apt-get install lin
 [ -x "$out/fcgi-load" ] || { echo "run scripts/bench.sh first: $out/fcgi-load is missing" >&2; exit 1; }
 dir=$out/profile
 mkdir -p "$dir"
+
+# knobs: which runtime settings change the JIT build's CPU per request (a hint for the library's defaults).
+if [ "$peer" = knobs ]; then
+  knobs=(
+    "default="
+    "inline-socket-completions=DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1"
+    "no-threadpool-spin=DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0"
+    "no-tiered-pgo=DOTNET_TieredPGO=0"
+    "tiered-compilation-off=DOTNET_TieredCompilation=0"
+    "no-call-counting-delay=DOTNET_TC_CallCountingDelayMs=0"
+    "inline+no-spin=DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0"
+  )
+  for knob in "${knobs[@]}"; do
+    name=${knob%%=*}
+    settings=${knob#*=}
+    # shellcheck disable=SC2086 # settings is a list of NAME=VALUE words
+    env $settings taskset -c 0 "$out/echo/Echo" --listen 127.0.0.1:9121 >"$dir/knob-$name.log" 2>&1 &
+    kpid=$!
+    for _ in $(seq 150); do
+      ss -Hltn "sport = :9121" | grep -q . && break
+      sleep 0.1
+    done
+    taskset -c 1 "$out/fcgi-load" -a 127.0.0.1:9121 -w 3 -d "$secs" -P "$kpid" -l "$name"
+    kill "$kpid"
+    wait "$kpid" 2>/dev/null || true
+  done
+  exit 0
+fi
 
 case "$peer" in
   ours) server=("$out/echo/Echo" --listen 127.0.0.1:9120); conns=16; inflight=1 ;;
