@@ -5,6 +5,7 @@
 #
 #   bash scripts/bench-profile.sh [ours|ours-aot|ours-mpx]     # after scripts/bench.sh has built out/bench
 #   bash scripts/bench-profile.sh knobs                         # the same load under runtime settings, no perf
+#   bash scripts/bench-profile.sh switches                      # context switches and syscalls per request, per peer
 #
 # Prints the hottest symbols (self time) and the hottest by DSO; the raw perf.data stays in out/bench/profile.
 # Environment: BENCH_PROFILE_SECONDS (default 8).
@@ -42,6 +43,39 @@ if [ "$peer" = knobs ]; then
     taskset -c 1 "$out/fcgi-load" -a 127.0.0.1:9121 -w 3 -d "$secs" -P "$kpid" -l "$name"
     kill "$kpid"
     wait "$kpid" 2>/dev/null || true
+  done
+  exit 0
+fi
+
+# switches: the kernel's share, counted. perf stat counts the server's context switches and system calls during the
+# measured window; divided by the requests answered in it.
+if [ "$peer" = switches ]; then
+  for name in floor libfcgi-mt ours ours-aot; do
+    case "$name" in
+      floor) cmd=("$out/floor" 9122) ;;
+      libfcgi-mt) cmd=("$out/libfcgi-app" :9122 4) ;;
+      ours) cmd=("$out/echo/Echo" --listen 127.0.0.1:9122) ;;
+      ours-aot) cmd=("$out/echo-aot/Echo" --listen 127.0.0.1:9122) ;;
+    esac
+    [ -x "${cmd[0]}" ] || continue
+    taskset -c 0 "${cmd[@]}" >"$dir/switches-$name.log" 2>&1 &
+    spid=$!
+    for _ in $(seq 150); do
+      ss -Hltn "sport = :9122" | grep -q . && break
+      sleep 0.1
+    done
+    taskset -c 1 "$out/fcgi-load" -a 127.0.0.1:9122 -w 3 -d $((secs + 1)) -P "$spid" -l "$name" >"$dir/switches-$name.txt" &
+    load=$!
+    sleep 3.5
+    perf stat -x, -e context-switches,raw_syscalls:sys_enter -p "$spid" -- sleep "$secs" 2>"$dir/switches-$name.csv" >/dev/null
+    wait "$load"
+    kill "$spid"
+    wait "$spid" 2>/dev/null || true
+    rps=$(sed -n 's/.* rps=\([0-9]*\).*/\1/p' "$dir/switches-$name.txt")
+    awk -F, -v n="$name" -v rps="$rps" -v s="$secs" '
+      $3 == "context-switches" { cs = $1 } $3 == "raw_syscalls:sys_enter" { sc = $1 }
+      END { printf "%-12s %8s req/s  %6.2f context switches/req  %6.2f syscalls/req\n", n, rps, cs / (rps * s), sc / (rps * s) }' \
+      "$dir/switches-$name.csv"
   done
   exit 0
 fi

@@ -6,7 +6,7 @@
 #   bash scripts/bench.sh --quick    # smoke run: 2 s per run, 128 MiB bulk transfers
 #   bash scripts/bench.sh micro      # the BenchmarkDotNet suite (perf/FastCgi.Benchmarks), short job
 #
-# Environment: BENCH_SECONDS (measured seconds per run), BENCH_WARMUP (seconds before measuring, default 2),
+# Environment: BENCH_SECONDS (measured seconds per run), BENCH_WARMUP (seconds before measuring, default 5: the JIT build needs several seconds on one loaded core to reach tier 1),
 # BENCH_BULK_BYTES (default 1073741824), BENCH_AOT=0 to skip the NativeAOT build, BENCH_OUT (default out/bench).
 # The server under test runs on CPU 0, the load generator (and nginx + wrk) on CPU 1.
 set -euo pipefail
@@ -27,7 +27,7 @@ if [ "$mode" = micro ]; then
 fi
 
 secs=${BENCH_SECONDS:-10}
-warmup=${BENCH_WARMUP:-2}
+warmup=${BENCH_WARMUP:-5}
 bulk=${BENCH_BULK_BYTES:-1073741824}
 if [ "$mode" = quick ]; then
   secs=${BENCH_SECONDS:-2}
