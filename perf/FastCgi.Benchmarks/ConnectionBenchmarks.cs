@@ -83,3 +83,29 @@ public class ConnectionRoundTripBenchmarks
         }
     }
 }
+
+/// <summary>
+/// The per-request objects the connection creates before the handler runs, one by one, to split the round trip's
+/// allocation: the RequestContext (with its STDIN Pipe), and the FastCgiRequest over it.
+/// </summary>
+[MemoryDiagnoser]
+public class RequestSetupBenchmarks
+{
+    private readonly ConnectionOutput _output = new(PipeWriter.Create(Stream.Null));
+
+    [Benchmark(Baseline = true)]
+    public object NewRequestContext()
+    {
+        var context = new RequestContext(null!, 1, Role.Responder, true, 256 * 1024);
+        context.CompleteInput(null);
+        return context;
+    }
+
+    [Benchmark]
+    public object NewRequestContextAndRequest()
+    {
+        var context = new RequestContext(null!, 1, Role.Responder, true, 256 * 1024);
+        using var request = new FastCgiRequest(context, _output);
+        return request;
+    }
+}
