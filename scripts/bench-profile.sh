@@ -104,6 +104,6 @@ perf record -F 1999 -g -p "$pid" -o "$dir/perf.data" -- sleep "$secs" 2>"$dir/pe
 wait "$load"
 cat "$dir/load.txt"
 echo "--- top symbols (self) ---"
-perf report -i "$dir/perf.data" --no-children -g none --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -60
+perf report -i "$dir/perf.data" --no-children -g none --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -n 1,60p
 echo "--- by DSO ---"
-perf report -i "$dir/perf.data" --no-children -g none --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -15
+perf report -i "$dir/perf.data" --no-children -g none --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -n 1,15p
