@@ -6,7 +6,7 @@ namespace FastCgi.Benchmarks;
 
 /// <summary>
 /// The bytes the benchmarks share: the PARAMS nginx sends with its stock fastcgi_params for a browser's GET of
-/// /hello (27 pairs, about 740 bytes, the same set perf/loadgen/fcgi-load.c sends), and one whole hello request as
+/// /hello (25 pairs, 733 bytes, the same set perf/loadgen/fcgi-load.c sends), and one whole hello request as
 /// records (BEGIN_REQUEST with FCGI_KEEP_CONN, PARAMS, empty PARAMS, empty STDIN).
 /// </summary>
 public static class Wire
