@@ -1,0 +1,111 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using BenchmarkDotNet.Attributes;
+using FastCgi.Connection;
+using FastCgi.Protocol;
+
+namespace FastCgi.Benchmarks;
+
+/// <summary>
+/// One hello request end to end through the real FastCgiConnection, in memory: the request's records are written
+/// into one Pipe, the connection's read loop decodes them, runs the hello handler on the thread pool, and the
+/// benchmark reads the response records from a second Pipe up to END_REQUEST. No sockets, so this is everything
+/// the library does per request (codec, environ, Request, record output, task hops) without the kernel's share.
+/// The allocation column is the per-request managed allocation the goal limits to 1 KB.
+/// </summary>
+[MemoryDiagnoser]
+public class ConnectionRoundTripBenchmarks
+{
+    private readonly byte[] _request = Wire.HelloRequest(1);
+    private Pipe _toServer = null!;
+    private Pipe _fromServer = null!;
+    private Task _connection = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _toServer = new Pipe(new PipeOptions(useSynchronizationContext: false));
+        _fromServer = new Pipe(new PipeOptions(useSynchronizationContext: false));
+        var handlers = new Dictionary<Role, Func<Handler>> { [Role.Responder] = () => new Hello() };
+        var server = new ServerContext(handlers, new FastCgiServerOptions(), () => { });
+        var connection = new FastCgiConnection(_toServer.Reader, _fromServer.Writer, server, 1);
+        _connection = connection.RunAsync();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _toServer.Writer.Complete();
+        _connection.GetAwaiter().GetResult();
+    }
+
+    [Benchmark]
+    public async Task<long> HelloRoundTrip()
+    {
+        await _toServer.Writer.WriteAsync(_request);
+        long stdout = 0;
+        while (true)
+        {
+            var result = await _fromServer.Reader.ReadAsync();
+            var buffer = result.Buffer;
+            var ended = false;
+            while (RecordReader.TryReadRecord(ref buffer, out var header, out var content))
+            {
+                if (header.Type == RecordType.Stdout)
+                {
+                    stdout += content.Length;
+                }
+                else if (header.Type == RecordType.EndRequest)
+                {
+                    ended = true;
+                }
+            }
+
+            _fromServer.Reader.AdvanceTo(buffer.Start, buffer.End);
+            if (ended)
+            {
+                return stdout;
+            }
+
+            if (result.IsCompleted)
+            {
+                throw new InvalidOperationException("The connection ended before END_REQUEST.");
+            }
+        }
+    }
+
+    private sealed class Hello : Handler
+    {
+        public override void Process(Request request)
+        {
+            request.SetHeader("Content-Type", "text/plain");
+            request.Write("Hello, world!\n");
+        }
+    }
+}
+
+/// <summary>
+/// The per-request objects the connection creates before the handler runs, one by one, to split the round trip's
+/// allocation: the RequestContext (with its STDIN Pipe), and the FastCgiRequest over it.
+/// </summary>
+[MemoryDiagnoser]
+public class RequestSetupBenchmarks
+{
+    private readonly ConnectionOutput _output = new(PipeWriter.Create(Stream.Null));
+
+    [Benchmark(Baseline = true)]
+    public object NewRequestContext()
+    {
+        var context = new RequestContext(null!, 1, Role.Responder, true, 256 * 1024);
+        context.CompleteInput(null);
+        return context;
+    }
+
+    [Benchmark]
+    public object NewRequestContextAndRequest()
+    {
+        var context = new RequestContext(null!, 1, Role.Responder, true, 256 * 1024);
+        using var request = new FastCgiRequest(context, _output);
+        return request;
+    }
+}
