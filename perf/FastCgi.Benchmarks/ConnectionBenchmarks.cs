@@ -28,7 +28,7 @@ public class ConnectionRoundTripBenchmarks
         _fromServer = new Pipe(new PipeOptions(useSynchronizationContext: false));
         var handlers = new Dictionary<Role, Func<Handler>> { [Role.Responder] = () => new Hello() };
         var server = new ServerContext(handlers, new FastCgiServerOptions(), () => { });
-        var connection = new FastCgiConnection(_toServer.Reader, _fromServer.Writer, server, 1);
+        var connection = new FastCgiConnection(_toServer.Reader, _fromServer.Writer, server, 1, () => { });
         _connection = connection.RunAsync();
     }
 
@@ -96,7 +96,8 @@ public class RequestSetupBenchmarks
     [Benchmark(Baseline = true)]
     public object NewRequestContext()
     {
-        var context = new RequestContext(null!, 1, Role.Responder, true, 256 * 1024);
+        var context = new RequestContext(null!, 256 * 1024);
+        context.Begin(1, Role.Responder, keepConnection: true);
         context.CompleteInput(null);
         return context;
     }
@@ -104,7 +105,8 @@ public class RequestSetupBenchmarks
     [Benchmark]
     public object NewRequestContextAndRequest()
     {
-        var context = new RequestContext(null!, 1, Role.Responder, true, 256 * 1024);
+        var context = new RequestContext(null!, 256 * 1024);
+        context.Begin(1, Role.Responder, keepConnection: true);
         using var request = new FastCgiRequest(context, _output);
         return request;
     }

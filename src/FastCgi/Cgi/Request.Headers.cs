@@ -26,15 +26,15 @@ public abstract partial class Request
     {
         CheckHeadersNotSent(nameof(SetHeader));
         HeaderValidator.Validate(name, value);
-        var index = _headers.FindIndex(h => IsName(h, name));
+        var index = IndexOf(name);
         if (index < 0)
         {
             _headers.Add(new(name, value));
             return;
         }
 
-        _headers.RemoveAll(h => IsName(h, name));
-        _headers.Insert(index, new(name, value));
+        _headers[index] = new(name, value);
+        RemoveAll(name, index + 1);
     }
 
     /// <summary>Adds another value of header <paramref name="name"/> after the existing ones.</summary>
@@ -66,7 +66,7 @@ public abstract partial class Request
     public bool DeleteHeader(string name)
     {
         CheckHeadersNotSent(nameof(DeleteHeader));
-        return _headers.RemoveAll(h => IsName(h, name)) > 0;
+        return RemoveAll(name, 0) > 0;
     }
 
     /// <summary>Removes every header, the default <c>Content-Type</c> included.</summary>
@@ -86,7 +86,7 @@ public abstract partial class Request
     {
         CheckHeadersNotSent(nameof(AppendHeaderValue));
         HeaderValidator.Validate(name, value);
-        var index = _headers.FindIndex(h => IsName(h, name));
+        var index = IndexOf(name);
         if (index < 0)
         {
             _headers.Add(new(name, value));
@@ -140,6 +140,35 @@ public abstract partial class Request
 
     private static bool IsName(KeyValuePair<string, string> header, string name) =>
         string.Equals(header.Key, name, StringComparison.OrdinalIgnoreCase);
+
+    // Plain loops rather than FindIndex/RemoveAll with a lambda: a capturing lambda allocates on every call.
+    private int IndexOf(string name)
+    {
+        for (var i = 0; i < _headers.Count; i++)
+        {
+            if (IsName(_headers[i], name))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private int RemoveAll(string name, int from)
+    {
+        var removed = 0;
+        for (var i = _headers.Count - 1; i >= from; i--)
+        {
+            if (IsName(_headers[i], name))
+            {
+                _headers.RemoveAt(i);
+                removed++;
+            }
+        }
+
+        return removed;
+    }
 
     private void CheckHeadersNotSent(string operation)
     {

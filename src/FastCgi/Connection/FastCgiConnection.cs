@@ -23,6 +23,9 @@ internal sealed class FastCgiConnection
 
     // The last finished request's context, for the next BEGIN_REQUEST to reuse (saves its pipes on a kept connection).
     private RequestContext? _finished;
+
+    // At levels 0 and 1, the request whose PARAMS ended in the records being processed; started after them.
+    private RequestContext? _ready;
     private volatile bool _closing;
     private bool _stopRequested;
 
@@ -182,6 +185,8 @@ internal sealed class FastCgiConnection
                     }
                 }
 
+                StartReadyRequest();
+
                 if (result.IsCompleted)
                 {
                     if (!buffer.IsEmpty)
@@ -202,14 +207,17 @@ internal sealed class FastCgiConnection
     /// <summary>Requests whose handler never started (PARAMS incomplete) end with the connection.</summary>
     private void ReleaseUnstarted()
     {
+        var ready = _ready;
+        _ready = null;
         RequestContext[] unstarted;
         lock (_requestsLock)
         {
-            unstarted = [.. _requests.Values.Where(context => context.Request is null)];
+            unstarted = [.. _requests.Values.Where(context => context.Request is null || context == ready)];
         }
 
         foreach (var context in unstarted)
         {
+            context.Request?.Dispose();
             context.ReturnParams();
             if (Release(context).Released)
             {
@@ -336,6 +344,52 @@ internal sealed class FastCgiConnection
         return ValueTask.CompletedTask;
     }
 
+    private ValueTask FeedAsync(PipeWriter writer, ReadOnlySequence<byte> content)
+    {
+        if (content.IsEmpty)
+        {
+            writer.Complete();
+            return ValueTask.CompletedTask;
+        }
+
+        try
+        {
+            foreach (var segment in content)
+            {
+                writer.Write(segment.Span);
+            }
+
+            var flush = writer.FlushAsync();
+            if (flush.IsCompleted)
+            {
+                flush.GetAwaiter().GetResult();
+                return ValueTask.CompletedTask;
+            }
+
+            // The handler has MaxBufferedInputBytes unread: it must be running to catch up, and the read loop waits
+            // for it, which slows the web server instead of growing memory.
+            StartReadyRequest();
+            return AwaitFlushAsync(flush);
+        }
+        catch (InvalidOperationException)
+        {
+            // The stream was already ended (an aborted request, or an empty record came twice); the bytes are dropped.
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private static async ValueTask AwaitFlushAsync(ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            await flush.ConfigureAwait(false);
+        }
+        catch (InvalidOperationException)
+        {
+            // Ended meanwhile; the bytes are dropped.
+        }
+    }
+
     private ValueTask FeedStdinAsync(RequestContext context, ReadOnlySequence<byte> content)
     {
         context.StdinComplete = content.IsEmpty;
@@ -353,37 +407,43 @@ internal sealed class FastCgiConnection
         return FeedAsync(context.Stdin.Writer, content);
     }
 
-    private static async ValueTask FeedAsync(PipeWriter writer, ReadOnlySequence<byte> content)
-    {
-        if (content.IsEmpty)
-        {
-            await writer.CompleteAsync().ConfigureAwait(false);
-            return;
-        }
-
-        try
-        {
-            foreach (var segment in content)
-            {
-                writer.Write(segment.Span);
-            }
-
-            // Waits while the handler has MaxBufferedInputBytes unread: the web server is slowed, memory is not grown.
-            await writer.FlushAsync().ConfigureAwait(false);
-        }
-        catch (InvalidOperationException)
-        {
-            // The stream was already ended (an aborted request, or an empty record came twice); the bytes are dropped.
-        }
-    }
-
     private void StartRequest(RequestContext context)
     {
         context.Request = _server.Options.GZip ? new GZipFastCgiRequest(context, Output) : new FastCgiRequest(context, Output);
         context.Request.Limits = _server.Options.RequestLimits;
+        if (_server.Multiplexed)
+        {
+            // The handler runs beside the read loop, which goes on with other requests' records.
+            ThreadPool.UnsafeQueueUserWorkItem(context, preferLocal: false);
+            return;
+        }
 
-        // The handler runs beside the read loop, which goes on feeding its body (and other requests' records).
-        ThreadPool.UnsafeQueueUserWorkItem(context, preferLocal: false);
+        // One request at a time (levels 0 and 1): wait for the end of the records already read, which usually
+        // hold the whole (often empty) STDIN, so the handler can run right here without a thread hop.
+        _ready = context;
+    }
+
+    /// <summary>
+    /// Starts the request waiting for the end of a read: inline when its input is complete (the handler cannot
+    /// wait on the read loop), otherwise on the thread pool so the read loop can go on feeding its body.
+    /// </summary>
+    private void StartReadyRequest()
+    {
+        var context = _ready;
+        if (context is null)
+        {
+            return;
+        }
+
+        _ready = null;
+        if (context.AwaitsInput)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(context, preferLocal: false);
+        }
+        else
+        {
+            _ = RunRequestAsync(context);
+        }
     }
 
     /// <summary>Runs a request's handler and ends the request, whatever happens.</summary>
