@@ -42,6 +42,7 @@ public abstract partial class Request : IDisposable
     public CancellationToken RequestAborted => _abortSource?.Token ?? CancellationToken.None;
 
     private CancellationTokenSource? _abortSource;
+    private bool _ownsAbortSource;
 
     /// <summary>
     /// A CGI meta-variable, or <c>null</c> when the web server did not send it.
@@ -125,7 +126,24 @@ public abstract partial class Request : IDisposable
     /// Makes <see cref="RequestAborted"/> cancellable. Transports that can see an abort call this before the
     /// handler runs.
     /// </summary>
-    protected void EnableAbortToken() => _abortSource ??= new CancellationTokenSource();
+    protected void EnableAbortToken()
+    {
+        if (_abortSource is null)
+        {
+            _abortSource = new CancellationTokenSource();
+            _ownsAbortSource = true;
+        }
+    }
+
+    /// <summary>
+    /// Makes <see cref="RequestAborted"/> cancellable with a source the transport owns and reuses from request to
+    /// request (it must not be cancelled yet); the request does not dispose it.
+    /// </summary>
+    private protected void EnableAbortToken(CancellationTokenSource source)
+    {
+        _abortSource = source;
+        _ownsAbortSource = false;
+    }
 
     /// <summary>Releases the form's temporary files and the output buffer.</summary>
     public void Dispose()
@@ -142,7 +160,11 @@ public abstract partial class Request : IDisposable
             _form?.Dispose();
             _form = null;
             // Forgotten, not just disposed: an abort can still arrive from the transport after the request is done.
-            _abortSource?.Dispose();
+            if (_ownsAbortSource)
+            {
+                _abortSource?.Dispose();
+            }
+
             _abortSource = null;
             ReleaseOutput();
         }

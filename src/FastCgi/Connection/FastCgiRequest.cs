@@ -21,7 +21,7 @@ public class FastCgiRequest : Request
     {
         _context = context;
         _output = output;
-        EnableAbortToken();
+        EnableAbortToken(context.AbortSource);
     }
 
     /// <inheritdoc />

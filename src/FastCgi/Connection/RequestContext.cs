@@ -8,6 +8,7 @@ namespace FastCgi.Connection;
 /// The connection's state for one request id: its role and flags, the PARAMS bytes until the stream ends, and
 /// the STDIN and DATA pipes the read loop fills while the handler reads them.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The abort source has no timer or wait handle; a dropped context leaves nothing to release.")]
 internal sealed class RequestContext : IThreadPoolWorkItem
 {
     private static readonly IReadOnlyDictionary<string, string> NoParams = new Dictionary<string, string>();
@@ -49,6 +50,9 @@ internal sealed class RequestContext : IThreadPoolWorkItem
 
     public FastCgiRequest? Request { get; set; }
 
+    /// <summary>The request's abort token source, reused by the next request unless it was cancelled.</summary>
+    public CancellationTokenSource AbortSource { get; private set; } = new();
+
     /// <summary>The request's CGI meta-variables, indexed when PARAMS ended.</summary>
     public IReadOnlyDictionary<string, string> Environ { get; private set; } = NoParams;
 
@@ -67,6 +71,12 @@ internal sealed class RequestContext : IThreadPoolWorkItem
         Environ = NoParams;
         _environ = null;
         _inputCompleted = false;
+        if (!AbortSource.TryReset())
+        {
+            AbortSource.Dispose();
+            AbortSource = new CancellationTokenSource();
+        }
+
         if (role == Role.Filter)
         {
             _data ??= new Pipe(_pipeOptions);
