@@ -24,7 +24,7 @@ public sealed class LighttpdFixture : ResponderFixture
         AppUri = new Uri(Lighttpd.BaseUri, "app/");
     }
 
-    public override async ValueTask DisposeAsync()
+    protected override async ValueTask StopAsync()
     {
         if (_lighttpd is not null)
         {

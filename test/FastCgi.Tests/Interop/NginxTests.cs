@@ -25,7 +25,7 @@ public sealed class NginxTcpFixture : ResponderFixture
         AppUri = new Uri(Nginx.BaseUri, "app/");
     }
 
-    public override async ValueTask DisposeAsync()
+    protected override async ValueTask StopAsync()
     {
         if (_nginx is not null)
         {
@@ -54,7 +54,7 @@ public sealed class NginxUnixFixture : ResponderFixture
         AppUri = new Uri(Nginx.BaseUri, "app/");
     }
 
-    public override async ValueTask DisposeAsync()
+    protected override async ValueTask StopAsync()
     {
         if (_nginx is not null)
         {

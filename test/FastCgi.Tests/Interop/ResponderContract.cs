@@ -16,7 +16,14 @@ public abstract class ResponderFixture : IAsyncLifetime
 
     public abstract ValueTask InitializeAsync();
 
-    public abstract ValueTask DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Stops the server and the applications the fixture started (each only if it was started).</summary>
+    protected abstract ValueTask StopAsync();
 }
 
 /// <summary>

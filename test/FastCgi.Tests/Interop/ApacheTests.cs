@@ -1,0 +1,99 @@
+using FastCgi.Tests.Support;
+using Xunit;
+
+namespace FastCgi.Tests.Interop;
+
+/// <summary>
+/// Apache httpd mod_proxy_fcgi to the echo sample (spawn-fcgi) on TCP and on a Unix socket:
+/// docs/snippets/apache-proxy-fcgi.conf. <see cref="Prefix"/> picks which of the two the tests use.
+/// </summary>
+public abstract class ApacheProxyFixture(string prefix) : ResponderFixture
+{
+    private ApacheServer? _apache;
+    private EchoServer? _tcpApp;
+    private EchoServer? _unixApp;
+
+    public string Prefix { get; } = prefix;
+
+    internal ApacheServer Apache => _apache!;
+
+    internal override WebServerProcess Server => Apache;
+
+    public override async ValueTask InitializeAsync()
+    {
+        _tcpApp = await EchoServer.StartAsync(["--threading-level", "1"], tcp: true);
+        _unixApp = await EchoServer.StartAsync(["--threading-level", "2"]);
+
+        // Apache's children run as www-data: they must reach the socket in the test's temp folder.
+        _unixApp.AllowEveryone();
+        _apache = await ApacheServer.StartAsync(
+            ["apache-proxy-fcgi.conf"],
+            new Dictionary<string, string> { ["127.0.0.1:9000"] = _tcpApp.EndPoint.ToString()!, ["/run/echo/echo.sock"] = _unixApp.SocketPath });
+        AppUri = new Uri(Apache.BaseUri, Prefix);
+    }
+
+    protected override async ValueTask StopAsync()
+    {
+        if (_apache is not null)
+        {
+            await _apache.DisposeAsync();
+        }
+
+        foreach (var app in new[] { _tcpApp, _unixApp })
+        {
+            if (app is not null)
+            {
+                await app.DisposeAsync();
+            }
+        }
+    }
+}
+
+public sealed class ApacheProxyTcpFixture() : ApacheProxyFixture("app/");
+
+public sealed class ApacheProxyUnixFixture() : ApacheProxyFixture("unix/");
+
+/// <summary>Apache mod_fcgid spawning the echo sample itself: docs/snippets/apache-fcgid.conf.</summary>
+public sealed class ApacheFcgidFixture : ResponderFixture
+{
+    private ApacheServer? _apache;
+
+    internal ApacheServer Apache => _apache!;
+
+    internal override WebServerProcess Server => Apache;
+
+    public override async ValueTask InitializeAsync()
+    {
+        _apache = await ApacheServer.StartAsync(["apache-fcgid.conf"]);
+        AppUri = new Uri(Apache.BaseUri, "fcgid/Echo/");
+    }
+
+    protected override async ValueTask StopAsync()
+    {
+        if (_apache is not null)
+        {
+            await _apache.DisposeAsync();
+        }
+    }
+}
+
+public sealed class ApacheProxyTcpTests(ApacheProxyTcpFixture fixture) : ResponderContract(fixture), IClassFixture<ApacheProxyTcpFixture>
+{
+    protected override (string?, string?, string?) ExpectedPaths => ("/app/sub/echo", null, "/app/sub/echo?x=1");
+
+    protected override bool PassesAuthorization => false;
+}
+
+public sealed class ApacheProxyUnixTests(ApacheProxyUnixFixture fixture) : ResponderContract(fixture), IClassFixture<ApacheProxyUnixFixture>
+{
+    protected override (string?, string?, string?) ExpectedPaths => ("/unix/sub/echo", null, "/unix/sub/echo?x=1");
+
+    protected override bool PassesAuthorization => false;
+}
+
+public sealed class ApacheFcgidTests(ApacheFcgidFixture fixture) : ResponderContract(fixture), IClassFixture<ApacheFcgidFixture>
+{
+    protected override (string?, string?, string?) ExpectedPaths => ("/fcgid/Echo", "/sub/echo", "/fcgid/Echo/sub/echo?x=1");
+
+    protected override bool PassesAuthorization => false;
+}
