@@ -1,3 +1,4 @@
+using System.Net;
 using FastCgi.Tests.Support;
 using Xunit;
 
@@ -65,6 +66,8 @@ public sealed class ApacheFcgidFixture : ResponderFixture
     public override async ValueTask InitializeAsync()
     {
         _apache = await ApacheServer.StartAsync(["apache-fcgid.conf"]);
+        Directory.CreateDirectory(Apache.PathIn("www/private"));
+        File.WriteAllText(Apache.PathIn("www/private/secret.txt"), "the secret\n");
         AppUri = new Uri(Apache.BaseUri, "fcgid/Echo/");
     }
 
@@ -93,7 +96,48 @@ public sealed class ApacheProxyUnixTests(ApacheProxyUnixFixture fixture) : Respo
 
 public sealed class ApacheFcgidTests(ApacheFcgidFixture fixture) : ResponderContract(fixture), IClassFixture<ApacheFcgidFixture>
 {
+    // The executable is the script: SCRIPT_NAME ends at it, the rest is PATH_INFO.
     protected override (string?, string?, string?) ExpectedPaths => ("/fcgid/Echo", "/sub/echo", "/fcgid/Echo/sub/echo?x=1");
 
     protected override bool PassesAuthorization => false;
+
+    [Fact]
+    public async Task Access_checker_in_front_of_a_static_file()
+    {
+        using var client = Http.Client(fixture.Apache.BaseUri);
+        using var denied = await client.GetAsync("private/secret.txt", TestContext.Current.CancellationToken);
+        AssertDeniedByApache(denied);
+
+        client.DefaultRequestHeaders.Authorization = new("Bearer", "letmein");
+        using var granted = await client.GetAsync("private/secret.txt", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, granted.StatusCode);
+        Assert.Equal("text/plain", granted.Content.Headers.ContentType?.ToString());
+        Assert.Equal("the secret\n", await granted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+
+        // mod_fcgid copies the authorizer's headers into the response: the client sees Variable-AUTH_USER.
+        Assert.Equal(["alice"], granted.Headers.GetValues("Variable-AUTH_USER"));
+    }
+
+    [Fact]
+    public async Task Access_checker_in_front_of_the_responder_passes_AUTH_USER_on()
+    {
+        using var client = Http.Client(fixture.Apache.BaseUri);
+        using var denied = await client.GetAsync("secure/Echo/echo", TestContext.Current.CancellationToken);
+        AssertDeniedByApache(denied);
+
+        client.DefaultRequestHeaders.Authorization = new("Bearer", "letmein");
+        using var granted = await client.GetAsync("secure/Echo/echo?x=1", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, granted.StatusCode);
+        var environ = ResponderContract.Environ(await Http.JsonAsync(granted));
+        Assert.Equal("alice", Http.Text(environ, "AUTH_USER"));
+        Assert.Equal("Bearer letmein", Http.Text(environ, "HTTP_AUTHORIZATION"));
+        Assert.Equal(["alice"], granted.Headers.GetValues("Variable-AUTH_USER"));
+    }
+
+    private static void AssertDeniedByApache(HttpResponseMessage denied)
+    {
+        // Not the authorizer's 403 and "forbidden\n": mod_fcgid answers a denial with Apache's own 401 page.
+        Assert.Equal(HttpStatusCode.Unauthorized, denied.StatusCode);
+        Assert.Equal("text/html; charset=iso-8859-1", denied.Content.Headers.ContentType?.ToString());
+    }
 }
