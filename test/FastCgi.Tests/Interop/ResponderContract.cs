@@ -14,6 +14,9 @@ public abstract class ResponderFixture : IAsyncLifetime
 
     internal abstract WebServerProcess Server { get; }
 
+    /// <summary>Waits until the application's error output with <paramref name="text"/> reached the server's error log.</summary>
+    internal virtual Task<string> WaitForErrorTextAsync(string text) => Server.WaitForErrorLogAsync(text);
+
     public abstract ValueTask InitializeAsync();
 
     public async ValueTask DisposeAsync()
@@ -173,7 +176,7 @@ public abstract class ResponderContract(ResponderFixture fixture)
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Equal("text/html; charset=utf-8", response.Content.Headers.ContentType?.ToString());
         Assert.Equal(Http.GenericErrorPage, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-        var log = await Fixture.Server.WaitForErrorLogAsync("echo: the error action failed on purpose");
+        var log = await Fixture.WaitForErrorTextAsync("echo: the error action failed on purpose");
         Assert.Contains("System.InvalidOperationException: echo: the error action failed on purpose", log, StringComparison.Ordinal);
     }
 

@@ -183,29 +183,56 @@ internal abstract class WebServerProcess : IAsyncDisposable
 
     public virtual async ValueTask DisposeAsync()
     {
-        // Last started first: a server stops before the application behind it. SIGTERM lets servers kill the
-        // application processes they spawned themselves; whatever is left after the deadline is killed.
+        // Last started first: a server stops before the application behind it. SIGTERM lets servers stop the
+        // application processes they spawned themselves; whatever is left after the deadline is killed, including
+        // descendants that outlived their parent (they would hold the output pipes open, and leak).
         for (var i = _processes.Count - 1; i >= 0; i--)
         {
             var process = _processes[i];
+            var descendants = ProcessTable.Descendants(process.Id);
             if (!process.HasExited)
             {
                 await SignalAsync(process.Id, "TERM");
-                try
-                {
-                    await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-                }
-                catch (TimeoutException)
+                if (!await ExitedAsync(process, TimeSpan.FromSeconds(10)))
                 {
                     process.Kill(entireProcessTree: true);
-                    await process.WaitForExitAsync();
+                    await ExitedAsync(process, TimeSpan.FromSeconds(10));
                 }
+            }
+
+            foreach (var pid in descendants.Where(ProcessTable.IsAlive))
+            {
+                await SignalAsync(pid, "KILL");
             }
 
             process.Dispose();
         }
 
         Directory.Delete(Folder, recursive: true);
+    }
+
+    /// <summary>Polls for the exit (not WaitForExitAsync: that also waits for the end of the redirected output).</summary>
+    private static async Task<bool> ExitedAsync(Process process, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!process.HasExited && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(25);
+        }
+
+        return process.HasExited;
+    }
+
+    /// <summary>Polls the processes' own output until it contains <paramref name="text"/>.</summary>
+    public async Task<string> WaitForOutputAsync(string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!Output.Contains(text, StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        return Output;
     }
 
     public static async Task SignalAsync(int pid, string signal)
