@@ -84,12 +84,16 @@ public sealed class ApacheProxyTcpTests(ApacheProxyTcpFixture fixture) : Respond
 {
     protected override (string?, string?, string?) ExpectedPaths => ("/app/sub/echo", null, "/app/sub/echo?x=1");
 
+    protected override (string?, string?) ExpectedHostAndLength(string hostAndPort) => (hostAndPort, null);
+
     protected override bool PassesAuthorization => false;
 }
 
 public sealed class ApacheProxyUnixTests(ApacheProxyUnixFixture fixture) : ResponderContract(fixture), IClassFixture<ApacheProxyUnixFixture>
 {
     protected override (string?, string?, string?) ExpectedPaths => ("/unix/sub/echo", null, "/unix/sub/echo?x=1");
+
+    protected override (string?, string?) ExpectedHostAndLength(string hostAndPort) => (hostAndPort, null);
 
     protected override bool PassesAuthorization => false;
 }
@@ -98,6 +102,8 @@ public sealed class ApacheFcgidTests(ApacheFcgidFixture fixture) : ResponderCont
 {
     // The executable is the script: SCRIPT_NAME ends at it, the rest is PATH_INFO.
     protected override (string?, string?, string?) ExpectedPaths => ("/fcgid/Echo", "/sub/echo", "/fcgid/Echo/sub/echo?x=1");
+
+    protected override (string?, string?) ExpectedHostAndLength(string hostAndPort) => (hostAndPort, "0");
 
     protected override bool PassesAuthorization => false;
 

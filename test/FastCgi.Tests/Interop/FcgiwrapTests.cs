@@ -45,6 +45,8 @@ public sealed class FcgiwrapTests(FcgiwrapFixture fixture) : ResponderContract(f
 {
     protected override (string?, string?, string?) ExpectedPaths => ("/cgi-bin/echo/sub/echo", null, "/cgi-bin/echo/sub/echo?x=1");
 
+    protected override (string?, string?) ExpectedHostAndLength(string hostAndPort) => ("127.0.0.1", "");
+
     [Fact]
     public async Task Runs_as_cgi_with_the_fastcgi_params_as_its_environment()
     {

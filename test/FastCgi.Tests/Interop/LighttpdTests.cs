@@ -42,6 +42,8 @@ public sealed class LighttpdTests(LighttpdFixture fixture) : ResponderContract(f
     // script and the rest as PATH_INFO (/app/echo alone is all SCRIPT_NAME, no PATH_INFO).
     protected override (string?, string?, string?) ExpectedPaths => ("/app/sub", "/echo", "/app/sub/echo?x=1");
 
+    protected override (string?, string?) ExpectedHostAndLength(string hostAndPort) => (hostAndPort, "0");
+
     [Fact]
     public async Task Spawns_the_processes_itself_each_on_its_own_socket()
     {

@@ -71,6 +71,9 @@ public sealed class NginxTcpTests(NginxTcpFixture fixture) : ResponderContract(f
     // fastcgi_params: SCRIPT_NAME is $fastcgi_script_name (the whole path: no fastcgi_split_path_info), no PATH_INFO.
     protected override (string?, string?, string?) ExpectedPaths => ("/app/sub/echo", null, "/app/sub/echo?x=1");
 
+    // Debian's fastcgi_params sets HTTP_HOST to $host (no port); $content_length is empty without a body.
+    protected override (string?, string?) ExpectedHostAndLength(string hostAndPort) => ("127.0.0.1", "");
+
     [Fact]
     public async Task Kept_connections_are_reused()
     {
@@ -101,6 +104,8 @@ public sealed class NginxTcpTests(NginxTcpFixture fixture) : ResponderContract(f
 public sealed class NginxUnixTests(NginxUnixFixture fixture) : ResponderContract(fixture), IClassFixture<NginxUnixFixture>
 {
     protected override (string?, string?, string?) ExpectedPaths => ("/app/sub/echo", null, "/app/sub/echo?x=1");
+
+    protected override (string?, string?) ExpectedHostAndLength(string hostAndPort) => ("127.0.0.1", "");
 
     [Fact]
     public async Task Buffered_request_body_is_spooled_to_disk_first()

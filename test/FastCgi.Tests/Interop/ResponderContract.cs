@@ -60,6 +60,12 @@ public abstract class ResponderContract(ResponderFixture fixture)
     /// </summary>
     protected abstract (string? ScriptName, string? PathInfo, string? RequestUri) ExpectedPaths { get; }
 
+    /// <summary>
+    /// HTTP_HOST and CONTENT_LENGTH for a GET without a body, as the server passes them (null: not passed);
+    /// <paramref name="hostAndPort"/> is the Host header the client sent.
+    /// </summary>
+    protected abstract (string? Host, string? ContentLength) ExpectedHostAndLength(string hostAndPort);
+
     /// <summary>Whether the server passes the Authorization header on as HTTP_AUTHORIZATION.</summary>
     protected virtual bool PassesAuthorization => true;
 
@@ -98,6 +104,15 @@ public abstract class ResponderContract(ResponderFixture fixture)
         Assert.Equal(PassesAuthorization ? "Bearer letmein" : null, Http.Text(environ, "HTTP_AUTHORIZATION"));
         Assert.Equal("GET", Http.Text(environ, "REQUEST_METHOD"));
         Assert.Equal("x=1", Http.Text(environ, "QUERY_STRING"));
+    }
+
+    [Fact]
+    public async Task Host_and_content_length_of_a_get()
+    {
+        using var client = Client();
+        using var response = await client.GetAsync("echo", TestContext.Current.CancellationToken);
+        var environ = Environ(await Http.JsonAsync(response));
+        Assert.Equal(ExpectedHostAndLength(Fixture.AppUri.Authority), (Http.Text(environ, "HTTP_HOST"), Http.Text(environ, "CONTENT_LENGTH")));
     }
 
     [Fact]
