@@ -12,9 +12,13 @@ internal sealed record CgiResult(byte[] Stdout, string Stderr, int ExitCode)
 /// <summary>Runs the echo sample as a plain CGI program: environment variables, the body on stdin (a pipe, not a socket).</summary>
 internal static class CgiRun
 {
-    public static async Task<CgiResult> RunAsync(IDictionary<string, string> environ, byte[]? body = null, params string[] args)
+    public static Task<CgiResult> RunAsync(IDictionary<string, string> environ, byte[]? body = null, params string[] args) =>
+        RunProgramAsync(EchoApp.Executable, args, environ, body);
+
+    /// <summary>Runs <paramref name="program"/> the way a web server runs a CGI program (cgi-fcgi is one too).</summary>
+    public static async Task<CgiResult> RunProgramAsync(string program, IEnumerable<string> args, IDictionary<string, string> environ, byte[]? body = null)
     {
-        var start = new ProcessStartInfo(EchoApp.Executable)
+        var start = new ProcessStartInfo(program)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,

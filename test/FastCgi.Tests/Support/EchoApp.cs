@@ -151,6 +151,22 @@ internal sealed class EchoServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>The Unix socket's path (empty for TCP).</summary>
+    public string SocketPath => EndPoint is UnixDomainSocketEndPoint unix ? unix.ToString() : "";
+
+    /// <summary>
+    /// Lets other users connect (Apache's children run as www-data): the temp folder becomes traversable and the Unix
+    /// socket writable by all.
+    /// </summary>
+    public void AllowEveryone()
+    {
+        WebServerProcess.Chmod(_directory, "755");
+        if (SocketPath.Length > 0)
+        {
+            WebServerProcess.Chmod(SocketPath, "777");
+        }
+    }
+
     public Task<FcgiTestClient> ConnectAsync() => FcgiTestClient.ConnectAsync(EndPoint);
 
     /// <summary>The peak resident set size (VmHWM) in bytes, from /proc.</summary>

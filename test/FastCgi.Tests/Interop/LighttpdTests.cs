@@ -1,0 +1,108 @@
+using System.Net;
+using FastCgi.Tests.Support;
+using Xunit;
+
+namespace FastCgi.Tests.Interop;
+
+/// <summary>
+/// lighttpd mod_fastcgi spawning the echo sample itself (bin-path; its listening socket on fd 0):
+/// docs/snippets/lighttpd-fastcgi.conf, a responder with 2 processes and two authorizers.
+/// </summary>
+public sealed class LighttpdFixture : ResponderFixture
+{
+    private LighttpdServer? _lighttpd;
+
+    internal LighttpdServer Lighttpd => _lighttpd!;
+
+    internal override WebServerProcess Server => Lighttpd;
+
+    public override async ValueTask InitializeAsync()
+    {
+        _lighttpd = await LighttpdServer.StartAsync("lighttpd-fastcgi.conf");
+        Directory.CreateDirectory(Lighttpd.PathIn("www/private"));
+        File.WriteAllText(Lighttpd.PathIn("www/private/secret.txt"), "the secret\n");
+        AppUri = new Uri(Lighttpd.BaseUri, "app/");
+    }
+
+    protected override async ValueTask StopAsync()
+    {
+        if (_lighttpd is not null)
+        {
+            await _lighttpd.DisposeAsync();
+        }
+    }
+}
+
+public sealed class LighttpdTests(LighttpdFixture fixture) : ResponderContract(fixture), IClassFixture<LighttpdFixture>
+{
+    // lighttpd's own table sets the reason phrase; it has none for 418 and sends "HTTP/1.1 418 " with an empty one.
+    protected override string ExpectedReason(int code) => code == 418 ? "" : ApplicationReason(code);
+
+    // With a prefix ("/app/") and check-local disabled, lighttpd takes the first segment after the prefix as the
+    // script and the rest as PATH_INFO (/app/echo alone is all SCRIPT_NAME, no PATH_INFO).
+    protected override (string?, string?, string?) ExpectedPaths => ("/app/sub", "/echo", "/app/sub/echo?x=1");
+
+    protected override (string?, string?) ExpectedHostAndLength(string hostAndPort) => (hostAndPort, "0");
+
+    [Fact]
+    public async Task Spawns_the_processes_itself_each_on_its_own_socket()
+    {
+        // max-procs 2 for the responder, 1 for each authorizer; "socket" gets "-N" appended per process.
+        var children = fixture.Lighttpd.ChildrenRunning(EchoApp.Executable);
+        Assert.Equal(5, children.Count);
+        Assert.True(File.Exists(fixture.Lighttpd.PathIn("echo.sock-0")));
+        Assert.True(File.Exists(fixture.Lighttpd.PathIn("echo.sock-1")));
+        using var client = Client();
+        using var response = await client.GetAsync("hello", TestContext.Current.CancellationToken);
+        Assert.Equal("Hello, world!\n", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Get_passes_content_length_zero()
+    {
+        using var client = Client();
+        using var response = await client.GetAsync("echo", TestContext.Current.CancellationToken);
+        Assert.Equal("0", Http.Text(ResponderContract.Environ(await Http.JsonAsync(response)), "CONTENT_LENGTH"));
+    }
+
+    [Fact]
+    public async Task Authorizer_in_front_of_a_static_file()
+    {
+        using var client = Http.Client(fixture.Lighttpd.BaseUri);
+        using var denied = await client.GetAsync("private/secret.txt", TestContext.Current.CancellationToken);
+        AssertForbidden(denied);
+        Assert.Equal("forbidden\n", await denied.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+
+        client.DefaultRequestHeaders.Authorization = new("Bearer", "letmein");
+        using var granted = await client.GetAsync("private/secret.txt", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, granted.StatusCode);
+        Assert.Equal("text/plain", granted.Content.Headers.ContentType?.ToString());
+        Assert.Equal("the secret\n", await granted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Authorizer_in_front_of_the_responder_passes_AUTH_USER_on()
+    {
+        using var client = Http.Client(fixture.Lighttpd.BaseUri);
+        using var denied = await client.GetAsync("secure/echo", TestContext.Current.CancellationToken);
+        AssertForbidden(denied);
+
+        client.DefaultRequestHeaders.Authorization = new("Bearer", "letmein");
+        using var granted = await client.GetAsync("secure/echo?x=1", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, granted.StatusCode);
+        var json = await Http.JsonAsync(granted);
+        Assert.Equal("""{"x":"1"}""", json.GetProperty("params").GetRawText());
+        var environ = ResponderContract.Environ(json);
+        Assert.Equal("alice", Http.Text(environ, "AUTH_USER"));
+        Assert.Equal("Bearer letmein", Http.Text(environ, "HTTP_AUTHORIZATION"));
+        Assert.Equal("/secure/echo?x=1", Http.Text(environ, "REQUEST_URI"));
+    }
+
+    private static void AssertForbidden(HttpResponseMessage denied)
+    {
+        // The authorizer's 403 and body reach the client, but lighttpd drops its Content-Type header.
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        Assert.Null(denied.Content.Headers.ContentType);
+        Assert.Equal(10, denied.Content.Headers.ContentLength);
+    }
+}

@@ -1,0 +1,57 @@
+using System.Net;
+
+namespace FastCgi.Tests.Support;
+
+/// <summary>
+/// lighttpd in the foreground (<c>-D</c>): a test-only main config (port, document root, logs in the temp folder)
+/// including one snippet from docs/snippets. lighttpd spawns the applications itself (bin-path) and stops them when
+/// it stops.
+/// </summary>
+internal sealed class LighttpdServer : WebServerProcess
+{
+    private LighttpdServer()
+        : base("lighttpd")
+    {
+    }
+
+    public int Port { get; private set; }
+
+    public Uri BaseUri => new("http://127.0.0.1:" + Text(Port) + "/");
+
+    public override string ErrorLogPath => PathIn("error.log");
+
+    public static async Task<LighttpdServer> StartAsync(string snippet)
+    {
+        var lighttpd = EchoApp.RequireTool("lighttpd", "lighttpd");
+        var server = new LighttpdServer();
+        try
+        {
+            server.Port = FreeTcpPort();
+            Directory.CreateDirectory(server.PathIn("www"));
+            server.WriteFile("site.conf", Snippets.Render(snippet, server, server.Port));
+            var config = server.WriteFile("lighttpd.conf", $"""
+                server.document-root = "{server.PathIn("www")}"
+                server.bind = "127.0.0.1"
+                server.port = {Text(server.Port)}
+                server.errorlog = "{server.ErrorLogPath}"
+                server.upload-dirs = ( "{server.Folder}" )
+                server.modules += ( "mod_accesslog" )
+                accesslog.filename = "{server.PathIn("access.log")}"
+                mimetype.assign = ( ".txt" => "text/plain" )
+                include "{server.PathIn("site.conf")}"
+                """);
+            await RunAsync(lighttpd, "-tt", "-f", config);
+            server.StartProcess(lighttpd, ["-D", "-f", config]);
+            await server.WaitUntilListeningAsync(new IPEndPoint(IPAddress.Loopback, server.Port));
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The pids of the processes lighttpd spawned from <paramref name="executable"/> (its bin-path children).</summary>
+    public IReadOnlyList<int> ChildrenRunning(string executable) => ProcessTable.Children(MainPid, executable);
+}
