@@ -26,13 +26,4 @@ internal static class FastCgiConstants
 
     /// <summary><c>FCGI_MPXS_CONNS</c>: "1" if the application multiplexes requests on a connection, else "0" (spec 4.1).</summary>
     public const string MpxsConns = "FCGI_MPXS_CONNS";
-
-    /// <summary><see cref="MaxConns"/> as the bytes that go on the wire.</summary>
-    public static ReadOnlySpan<byte> MaxConnsUtf8 => "FCGI_MAX_CONNS"u8;
-
-    /// <summary><see cref="MaxReqs"/> as the bytes that go on the wire.</summary>
-    public static ReadOnlySpan<byte> MaxReqsUtf8 => "FCGI_MAX_REQS"u8;
-
-    /// <summary><see cref="MpxsConns"/> as the bytes that go on the wire.</summary>
-    public static ReadOnlySpan<byte> MpxsConnsUtf8 => "FCGI_MPXS_CONNS"u8;
 }
