@@ -65,6 +65,29 @@ internal sealed class InMemoryConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Reads the next whole record of the output.</summary>
+    public async Task<(byte Type, ushort RequestId, byte[] Content)> ReadRecordAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            var result = await _fromApp.Reader.ReadAsync(timeout.Token);
+            var buffer = result.Buffer;
+            if (TryTakeRecord(ref buffer, out var type, out var id, out var content))
+            {
+                _fromApp.Reader.AdvanceTo(buffer.Start);
+                return (type, id, content);
+            }
+
+            if (result.IsCompleted)
+            {
+                throw new EndOfStreamException("The connection's output ended.");
+            }
+
+            _fromApp.Reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
     /// <summary>Reads whatever output is available now, without waiting; returns its length.</summary>
     public long DrainAvailable()
     {
