@@ -235,6 +235,39 @@ public sealed class FastCgiServer
 
         public Task Completion => _completion.Task;
 
+        /// <summary>
+        /// Closes gently: the web server may still be sending the end of a request we already answered (Apache
+        /// sends the empty STDIN record in a write of its own). Closing with unread input would reset the connection
+        /// and lose the response, so shut down the sending side and read what is left, for a moment, before closing.
+        /// </summary>
+        private async Task LingerAsync()
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+            using var linger = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(4096);
+            try
+            {
+                for (var total = 0; total < 1024 * 1024;)
+                {
+                    var read = await _socket.ReceiveAsync(buffer, SocketFlags.None, linger.Token).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        return;
+                    }
+
+                    total += read;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The web server kept the connection open: close it anyway.
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
         public async Task RunAsync(Action onClosed)
         {
             // Yield so the accept loop goes on while this connection is served (levels 1 and 2).
@@ -243,6 +276,7 @@ public sealed class FastCgiServer
             {
                 await Connection.RunAsync().ConfigureAwait(false);
                 await _output.CompleteAsync().ConfigureAwait(false);
+                await LingerAsync().ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is IOException or SocketException or ObjectDisposedException)
             {

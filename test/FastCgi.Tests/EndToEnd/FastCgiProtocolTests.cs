@@ -41,6 +41,23 @@ public sealed class FastCgiProtocolTests
         Assert.True(await client.IsClosedAsync(TimeSpan.FromSeconds(5)));
     }
 
+    [Fact]
+    public async Task Without_keep_conn_input_sent_after_the_response_is_still_taken()
+    {
+        // Apache sends the empty STDIN in a write of its own, which can come after the response: closing with it
+        // unread would reset the connection and the web server would lose the response.
+        await using var server = await StartAsync(1);
+        await using var client = await server.ConnectAsync();
+        await client.SendAsync([.. Begin(1, keepConnection: false), .. FcgiTestClient.Stream(Params, 1, NameValues(Environ("/status?code=201")))]);
+        await Task.Delay(300);
+        await client.SendAsync(Record(Stdin, 1, []));
+        await Task.Delay(100);
+        await client.SendAsync(Record(Stdin, 1, []));
+        var response = await client.ReadResponseAsync(1);
+        Assert.Equal("status 201\n", response.BodyText);
+        Assert.True(await client.IsClosedAsync(TimeSpan.FromSeconds(5)));
+    }
+
     [Theory]
     [InlineData(0, "1", "1", "0")]
     [InlineData(1, "1024", "1024", "0")]

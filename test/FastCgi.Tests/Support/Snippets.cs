@@ -12,8 +12,8 @@ internal static class Snippets
 
     /// <summary>
     /// The snippet with its example values replaced: the web server's <c>127.0.0.1:8080</c> by
-    /// <paramref name="port"/>, <c>/run/echo</c> by the server's temp folder, <c>/srv/echo</c> by the folder of the
-    /// built echo sample, <c>/srv/www</c> by the temp folder's <c>www</c>; first each of <paramref name="more"/> (this run's application sockets).
+    /// <paramref name="port"/>, <c>/run/echo</c> by the server's temp folder, <c>/srv/echo</c> by a copy of the
+    /// built echo sample in the temp folder, <c>/srv/www</c> by the temp folder's <c>www</c>; first each of <paramref name="more"/> (this run's application sockets).
     /// </summary>
     public static string Render(string name, WebServerProcess server, int port, IReadOnlyDictionary<string, string>? more = null)
     {
@@ -26,7 +26,7 @@ internal static class Snippets
         return text
             .Replace("127.0.0.1:8080", "127.0.0.1:" + WebServerProcess.Text(port), StringComparison.Ordinal)
             .Replace("/run/echo", server.Folder, StringComparison.Ordinal)
-            .Replace("/srv/echo", Path.GetDirectoryName(EchoApp.Executable)!, StringComparison.Ordinal)
+            .Replace("/srv/echo", server.EchoFolder, StringComparison.Ordinal)
             .Replace("/srv/www", server.PathIn("www"), StringComparison.Ordinal);
     }
 }

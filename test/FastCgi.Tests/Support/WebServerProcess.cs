@@ -48,6 +48,33 @@ internal abstract class WebServerProcess : IAsyncDisposable
 
     public string PathIn(string name) => Path.Combine(Folder, name);
 
+    /// <summary>
+    /// A copy of the built echo sample inside the (world-readable) temp folder, made on first use: a server that
+    /// runs the program as another user (Apache's www-data) may not reach the checkout, say under /root.
+    /// </summary>
+    public string EchoFolder
+    {
+        get
+        {
+            var copy = PathIn("echo");
+            if (!Directory.Exists(copy))
+            {
+                var built = Path.GetDirectoryName(EchoApp.Executable)!;
+                foreach (var file in Directory.EnumerateFiles(built, "*", SearchOption.AllDirectories))
+                {
+                    var target = Path.Combine(copy, Path.GetRelativePath(built, file));
+                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                    File.Copy(file, target);
+                }
+
+                Chmod(copy, "755");
+                Chmod(Path.Combine(copy, "Echo"), "755");
+            }
+
+            return copy;
+        }
+    }
+
     /// <summary>A file the server may still be writing, read without locking it out.</summary>
     public static string ReadShared(string path)
     {
