@@ -37,8 +37,9 @@ internal static class NameValueHarness
         FuzzInvariantException.Check(output.WrittenCount == expectedSize, "GetEncodedSize disagrees with what Write wrote");
         FuzzInvariantException.Check(output.WrittenCount <= input.Length + (3L * 2 * pairs.Count), "Re-encoding grew more than the longer prefixes explain");
         var again = new List<(byte[] Name, byte[] Value)>();
-        var recheck = new Checker(output.WrittenSpan.ToArray(), again);
-        NameValueReader.Parse(output.WrittenSpan, ref recheck);
+        var written = output.WrittenSpan.ToArray();
+        var recheck = new Checker(written, again);
+        NameValueReader.Parse(written, ref recheck);
         FuzzInvariantException.Check(again.Count == pairs.Count, "The round trip changed the number of pairs");
         for (var i = 0; i < pairs.Count; i++)
         {
