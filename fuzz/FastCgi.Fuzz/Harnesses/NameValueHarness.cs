@@ -61,14 +61,15 @@ internal static class NameValueHarness
             var valueStart = Locate(value, "value");
             if (nameStart >= 0)
             {
-                // A prefix may use the four-byte form for a short length, so it takes prefixes to prefixes + 6 bytes.
-                FuzzInvariantException.Check(nameStart >= _end + prefixes && nameStart <= _end + 8, "A name does not follow its length prefixes");
+                // Only a lower bound: a prefix may use the four-byte form for a short length, and the prefixes of
+                // a pair whose name and value are both empty are invisible here.
+                FuzzInvariantException.Check(nameStart >= _end + prefixes, "A name overlaps the data before its length prefixes");
                 _end = nameStart + name.Length;
             }
 
             if (valueStart >= 0)
             {
-                FuzzInvariantException.Check(valueStart >= _end && (nameStart < 0 || valueStart == _end), "A value does not follow its name");
+                FuzzInvariantException.Check(nameStart < 0 ? valueStart >= _end + prefixes : valueStart == _end, "A value does not follow its name");
                 _end = valueStart + value.Length;
             }
 
