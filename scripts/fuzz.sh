@@ -5,6 +5,7 @@
 #   scripts/fuzz.sh smoke              every target for 20 s: the CI-sized run
 # Targets: record-reader name-value url-form cookies multipart percent.
 # Findings stay in out/fuzz/TARGET/default/{crashes,hangs}; exits non-zero when any target found one.
+# FUZZ_OUT=DIR puts the build and the findings under DIR instead of out/fuzz (two runs at once need two).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +35,8 @@ dotnet tool restore >/dev/null
 
 # Instrumenting rewrites the assembly in place, so start from a fresh publish each time:
 # a second instrumentation of the same FastCgi.dll would fail.
-publish=out/fuzz/publish
+out_root=${FUZZ_OUT:-out/fuzz}
+publish="$out_root/publish"
 rm -rf "$publish"
 dotnet publish fuzz/FastCgi.Fuzz -c Release -o "$publish" --nologo -v quiet >/dev/null
 dotnet sharpfuzz "$publish/FastCgi.dll" >/dev/null
@@ -47,7 +49,7 @@ export AFL_SKIP_BIN_CHECK=1
 found=0
 summary=()
 for name in "${selected[@]}"; do
-  output="out/fuzz/$name"
+  output="$out_root/$name"
   rm -rf "$output"
   mkdir -p "$output/tmp"
   echo "== $name: ${seconds}s"
@@ -56,7 +58,7 @@ for name in "${selected[@]}"; do
   TMPDIR="$PWD/$output/tmp" timeout --kill-after=30 $((seconds + 120)) \
     afl-fuzz -i "fuzz/corpus/$name" -o "$output" -V "$seconds" -t 5000 -m none -- \
     dotnet "$publish/FastCgi.Fuzz.dll" "$name" >"$output/afl.log" 2>&1 || {
-      echo "afl-fuzz failed for $name; the end of out/fuzz/$name/afl.log:" >&2
+      echo "afl-fuzz failed for $name; the end of $output/afl.log:" >&2
       tail -20 "$output/afl.log" >&2
       exit 1
     }
