@@ -8,7 +8,7 @@ namespace FastCgi.Fuzz.Harnesses;
 internal static class FuzzTargets
 {
     /// <summary>Every target, in the order <c>scripts/fuzz.sh all</c> runs them.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["record-reader", "name-value", "url-form", "cookies", "multipart", "percent"];
+    public static IReadOnlyList<string> Names { get; } = ["record-reader", "name-value", "url-form", "cookies", "multipart", "multipart-roundtrip", "percent"];
 
     public static bool IsTarget(string name) => Names.Contains(name, StringComparer.Ordinal);
 
@@ -31,6 +31,9 @@ internal static class FuzzTargets
                 break;
             case "multipart":
                 MultipartHarness.Run(input);
+                break;
+            case "multipart-roundtrip":
+                MultipartRoundTripHarness.Run(input);
                 break;
             case "percent":
                 PercentHarness.Run(input);
