@@ -48,7 +48,7 @@ public sealed class LighttpdTests(LighttpdFixture fixture) : ResponderContract(f
     public async Task Spawns_the_processes_itself_each_on_its_own_socket()
     {
         // max-procs 2 for the responder, 1 for each authorizer; "socket" gets "-N" appended per process.
-        var children = fixture.Lighttpd.ChildrenRunning(EchoApp.Executable);
+        var children = fixture.Lighttpd.ChildrenRunning(Path.Combine(fixture.Lighttpd.EchoFolder, "Echo"));
         Assert.Equal(5, children.Count);
         Assert.True(File.Exists(fixture.Lighttpd.PathIn("echo.sock-0")));
         Assert.True(File.Exists(fixture.Lighttpd.PathIn("echo.sock-1")));
