@@ -39,6 +39,23 @@ for trx in "$results"/*.trx; do
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0} + ${e:-0}))
 done
+# The fuzzers' smoke run (20 s a target under AFL++, scripts/fuzz.sh): each target without a crash or hang counts as
+# a passed check. FASTCGI_FUZZ_SMOKE=0 leaves it out.
+if [ "${FASTCGI_FUZZ_SMOKE:-1}" = 1 ]; then
+  fuzz_log=$(mktemp)
+  bash scripts/fuzz.sh smoke </dev/null 2>&1 | tee "$fuzz_log"
+  fuzz_status=${PIPESTATUS[0]}
+  targets=$(grep -cE '^[a-z-]+: [0-9]+s, ' "$fuzz_log" || true)
+  clean=$(grep -cE '^[a-z-]+: [0-9]+s, .* 0 crashes, 0 hangs$' "$fuzz_log" || true)
+  passed=$((passed + clean))
+  failed=$((failed + targets - clean))
+  if [ "$fuzz_status" -ne 0 ] && [ "$targets" -eq "$clean" ]; then
+    echo "FAILED: the fuzz smoke run (scripts/fuzz.sh smoke) did not finish"
+    failed=$((failed + 1))
+  fi
+  rm -f "$fuzz_log"
+fi
+
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # The run broke before reporting (a build error, a crash, the time limit): count it as a failure.
   failed=1
