@@ -42,6 +42,36 @@ public sealed class HostileInputTests
     }
 
     [Fact]
+    public async Task A_connection_past_max_connections_waits_until_one_closes()
+    {
+        await using var server = await EchoServer.StartAsync(["--max-connections", "2"]);
+        await using var first = await server.ConnectAsync();
+        await using var second = await server.ConnectAsync();
+        Assert.Equal("Hello, world!\n", (await first.RequestAsync(1, Environ("/hello"))).BodyText);
+        Assert.Equal("Hello, world!\n", (await second.RequestAsync(1, Environ("/hello"))).BodyText);
+        await using var third = await server.ConnectAsync();
+        await third.SendAsync(Request(1, Environ("/hello"), []));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => third.ReadResponseAsync(1, TimeSpan.FromMilliseconds(500)));
+        await first.DisposeAsync();
+        Assert.Equal("Hello, world!\n", (await third.ReadResponseAsync(1)).BodyText);
+    }
+
+    [Fact]
+    public async Task A_handler_that_never_returns_holds_only_its_own_request()
+    {
+        await using var server = await EchoServer.StartAsync(["--threading-level", "2"]);
+        await using var client = await server.ConnectAsync();
+        await client.SendAsync(Request(1, Environ("/slow?ms=600000"), []));
+        for (ushort id = 2; id < 12; id++)
+        {
+            Assert.Equal("Hello, world!\n", (await client.RequestAsync(id, Environ("/hello"))).BodyText);
+        }
+
+        await using var other = await server.ConnectAsync();
+        Assert.Equal("Hello, world!\n", (await other.RequestAsync(1, Environ("/hello"))).BodyText);
+    }
+
+    [Fact]
     public async Task Truncated_header_and_record_then_hang_up()
     {
         await using var server = await EchoServer.StartAsync();
