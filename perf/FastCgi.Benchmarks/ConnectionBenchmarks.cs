@@ -96,7 +96,7 @@ public class RequestSetupBenchmarks
     [Benchmark(Baseline = true)]
     public object NewRequestContext()
     {
-        var context = new RequestContext(null!, 256 * 1024);
+        var context = new RequestContext(null!, 256 * 1024, inline: false);
         context.Begin(1, Role.Responder, keepConnection: true);
         context.CompleteInput(null);
         return context;
@@ -105,7 +105,7 @@ public class RequestSetupBenchmarks
     [Benchmark]
     public object NewRequestContextAndRequest()
     {
-        var context = new RequestContext(null!, 256 * 1024);
+        var context = new RequestContext(null!, 256 * 1024, inline: false);
         context.Begin(1, Role.Responder, keepConnection: true);
         using var request = new FastCgiRequest(context, _output);
         return request;

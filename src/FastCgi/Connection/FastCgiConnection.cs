@@ -302,7 +302,7 @@ internal sealed class FastCgiConnection
             var context = Interlocked.Exchange(ref _finished, null);
             if (context is null || !context.TryReset())
             {
-                context = new RequestContext(this, _server.Options.Limits.MaxBufferedInputBytes);
+                context = new RequestContext(this, _server.Options.Limits.MaxBufferedInputBytes, inline: !_server.Multiplexed);
             }
 
             context.Begin(requestId, role, body.KeepConnection);

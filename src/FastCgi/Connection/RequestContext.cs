@@ -20,10 +20,20 @@ internal sealed class RequestContext : IThreadPoolWorkItem
     private Pipe? _data;
     private bool _inputCompleted;
 
-    public RequestContext(FastCgiConnection connection, int maxBufferedInput)
+    /// <param name="connection">The connection the requests arrive on.</param>
+    /// <param name="maxBufferedInput">The body bytes held while the handler has not read them.</param>
+    /// <param name="inline">
+    /// Resume the handler's body reads on the read loop's thread, and the read loop on the handler's, instead of
+    /// through the thread pool: a switch saved per chunk of body. Only with one request per connection, where
+    /// the read loop has nothing else to do meanwhile.
+    /// </param>
+    public RequestContext(FastCgiConnection connection, int maxBufferedInput, bool inline)
     {
         Connection = connection;
+        var scheduler = inline ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
         _pipeOptions = new PipeOptions(
+            readerScheduler: scheduler,
+            writerScheduler: scheduler,
             pauseWriterThreshold: maxBufferedInput,
             resumeWriterThreshold: maxBufferedInput / 2,
             useSynchronizationContext: false);

@@ -50,6 +50,11 @@ public sealed class FastCgiServer
     /// <summary>Serves until <see cref="Exit"/>, <paramref name="cancellationToken"/>, or the seed's <c>max_requests</c>.</summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
+        if (Options.InlineCompletions)
+        {
+            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        }
+
         var listener = Options.Listen is { } address
             ? ListenSocket.Bind(address, Options.UnixSocketMode)
             : ListenSocket.FromInheritedDescriptor();
