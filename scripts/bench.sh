@@ -6,7 +6,7 @@
 #   bash scripts/bench.sh --quick    # smoke run: 2 s per run, 128 MiB bulk transfers
 #   bash scripts/bench.sh micro      # the BenchmarkDotNet suite (perf/FastCgi.Benchmarks), short job
 #
-# Environment: BENCH_SECONDS (measured seconds per run), BENCH_WARMUP (seconds before measuring, default 5: the JIT build needs several seconds on one loaded core to reach tier 1),
+# Environment: BENCH_OURS_ARGS (options for the echo sample, default --inline-completions), BENCH_SECONDS (measured seconds per run), BENCH_WARMUP (seconds before measuring, default 5: the JIT build needs several seconds on one loaded core to reach tier 1),
 # BENCH_BULK_BYTES (default 1073741824), BENCH_AOT=0 to skip the NativeAOT build, BENCH_OUT (default out/bench).
 # The server under test runs on CPU 0, the load generator (and nginx + wrk) on CPU 1.
 set -euo pipefail
@@ -26,6 +26,9 @@ if [ "$mode" = micro ]; then
   exec dotnet run -c Release --project perf/FastCgi.Benchmarks -- --filter '*' --job short "${@:2}"
 fi
 
+# The echo sample's handlers never block, so it runs as such an application should be deployed:
+# --inline-completions (FastCgiServerOptions.InlineCompletions). BENCH_OURS_ARGS="" measures the default instead.
+ours_args=${BENCH_OURS_ARGS---inline-completions}
 secs=${BENCH_SECONDS:-10}
 warmup=${BENCH_WARMUP:-5}
 bulk=${BENCH_BULK_BYTES:-1073741824}
@@ -177,10 +180,10 @@ start_named() {
       script=$out/php/hello.php
       start_peer "$name" "$port" "$php_fpm" -F -R -y "$out/php/php-fpm.conf" -p "$out/php" ;;
     go) start_peer "$name" "$port" "$out/go-hello" "127.0.0.1:$port" ;;
-    ours) start_peer "$name" "$port" "$out/echo/Echo" --listen "127.0.0.1:$port" ;;
-    ours-aot) start_peer "$name" "$port" "$out/echo-aot/Echo" --listen "127.0.0.1:$port" ;;
-    ours-mpx) start_peer "$name" "$port" "$out/echo/Echo" --listen "127.0.0.1:$port" --threading-level 2 ;;
-    ours-aot-mpx) start_peer "$name" "$port" "$out/echo-aot/Echo" --listen "127.0.0.1:$port" --threading-level 2 ;;
+    ours) start_peer "$name" "$port" "$out/echo/Echo" --listen "127.0.0.1:$port" $ours_args ;;
+    ours-aot) start_peer "$name" "$port" "$out/echo-aot/Echo" --listen "127.0.0.1:$port" $ours_args ;;
+    ours-mpx) start_peer "$name" "$port" "$out/echo/Echo" --listen "127.0.0.1:$port" --threading-level 2 $ours_args ;;
+    ours-aot-mpx) start_peer "$name" "$port" "$out/echo-aot/Echo" --listen "127.0.0.1:$port" --threading-level 2 $ours_args ;;
     *) echo "unknown peer $name" >&2; return 1 ;;
   esac
 }
