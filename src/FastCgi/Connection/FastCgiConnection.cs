@@ -24,8 +24,8 @@ internal sealed class FastCgiConnection
     // The last finished request's context, for the next BEGIN_REQUEST to reuse (saves its pipes on a kept connection).
     private RequestContext? _finished;
 
-    // At levels 0 and 1, the request whose PARAMS ended in the records being processed; started after them.
-    private RequestContext? _ready;
+    // Requests whose PARAMS ended in the records being processed, started after them (see StartRequest).
+    private readonly List<RequestContext> _ready = [];
     private volatile bool _closing;
     private bool _stopRequested;
 
@@ -207,13 +207,13 @@ internal sealed class FastCgiConnection
     /// <summary>Requests whose handler never started (PARAMS incomplete) end with the connection.</summary>
     private void ReleaseUnstarted()
     {
-        var ready = _ready;
-        _ready = null;
         RequestContext[] unstarted;
         lock (_requestsLock)
         {
-            unstarted = [.. _requests.Values.Where(context => context.Request is null || context == ready)];
+            unstarted = [.. _requests.Values.Where(context => context.Request is null || _ready.Contains(context))];
         }
+
+        _ready.Clear();
 
         foreach (var context in unstarted)
         {
@@ -411,16 +411,17 @@ internal sealed class FastCgiConnection
     {
         context.Request = _server.Options.GZip ? new GZipFastCgiRequest(context, Output) : new FastCgiRequest(context, Output);
         context.Request.Limits = _server.Options.RequestLimits;
-        if (_server.Multiplexed)
+        if (_server.Multiplexed && !_server.Options.InlineCompletions)
         {
             // The handler runs beside the read loop, which goes on with other requests' records.
             ThreadPool.UnsafeQueueUserWorkItem(context, preferLocal: false);
             return;
         }
 
-        // One request at a time (levels 0 and 1): wait for the end of the records already read, which usually
-        // hold the whole (often empty) STDIN, so the handler can run right here without a thread hop.
-        _ready = context;
+        // One request at a time (levels 0 and 1), or handlers that never block (InlineCompletions): wait for the
+        // end of the records already read, which usually hold the whole (often empty) STDIN, so the handler can
+        // run right here, up to its first wait, without a thread hop.
+        _ready.Add(context);
     }
 
     /// <summary>
@@ -429,21 +430,24 @@ internal sealed class FastCgiConnection
     /// </summary>
     private void StartReadyRequest()
     {
-        var context = _ready;
-        if (context is null)
+        if (_ready.Count == 0)
         {
             return;
         }
 
-        _ready = null;
-        if (context.AwaitsInput)
+        foreach (var context in _ready)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(context, preferLocal: false);
+            if (context.AwaitsInput)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(context, preferLocal: false);
+            }
+            else
+            {
+                _ = RunRequestAsync(context);
+            }
         }
-        else
-        {
-            _ = RunRequestAsync(context);
-        }
+
+        _ready.Clear();
     }
 
     /// <summary>Runs a request's handler and ends the request, whatever happens.</summary>

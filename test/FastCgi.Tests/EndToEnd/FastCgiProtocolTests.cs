@@ -130,10 +130,12 @@ public sealed class FastCgiProtocolTests
         Assert.Equal("slept 300\n", first.BodyText);
     }
 
-    [Fact]
-    public async Task Level_2_serves_100_interleaved_requests_on_one_connection()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Level_2_serves_100_interleaved_requests_on_one_connection(bool inlineCompletions)
     {
-        await using var server = await StartAsync(2);
+        await using var server = await StartAsync(2, inlineCompletions ? ["--inline-completions"] : []);
         await using var client = await server.ConnectAsync();
         var all = new MemoryStream();
         for (ushort id = 1; id <= 100; id++)
@@ -190,10 +192,14 @@ public sealed class FastCgiProtocolTests
     }
 
     [Theory]
-    [MemberData(nameof(Levels))]
-    public async Task Abort_during_slow_ends_the_request_within_a_second(int level)
+    [InlineData(0, false)]
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(1, true)]
+    [InlineData(2, true)]
+    public async Task Abort_during_slow_ends_the_request_within_a_second(int level, bool inlineCompletions)
     {
-        await using var server = await StartAsync(level);
+        await using var server = await StartAsync(level, inlineCompletions ? ["--inline-completions"] : []);
         await using var client = await server.ConnectAsync();
         await client.SendAsync(Request(1, Environ("/slow?ms=60000"), []));
         await Task.Delay(200);
