@@ -120,9 +120,35 @@ internal sealed class ConnectionOutput(PipeWriter writer)
         }
     }
 
+    /// <summary>
+    /// While the read loop starts the requests of one read, the small responses their handlers finish with on its
+    /// thread are sent together at <see cref="EndBatchAsync"/>: one send for many multiplexed requests.
+    /// </summary>
+    public void BeginBatch() => Volatile.Write(ref _batchThread, Environment.CurrentManagedThreadId);
+
+    /// <summary>Ends the batch and sends what its requests deferred.</summary>
+    public ValueTask EndBatchAsync()
+    {
+        Volatile.Write(ref _batchThread, 0);
+        return _flushDeferred ? FlushAsync(CancellationToken.None) : ValueTask.CompletedTask;
+    }
+
+    private const int MaxDeferredBytes = 64 * 1024;
+    private int _batchThread;
+    private bool _flushDeferred;
+
     private async ValueTask FlushLockedAsync(CancellationToken cancellationToken)
     {
         ThrowIfFailed();
+
+        // Deferred only on the batch's own thread and only while small, so a large response still streams.
+        if (Volatile.Read(ref _batchThread) == Environment.CurrentManagedThreadId && writer.UnflushedBytes < MaxDeferredBytes)
+        {
+            _flushDeferred = true;
+            return;
+        }
+
+        _flushDeferred = false;
         Volatile.Write(ref _flushingSince, Environment.TickCount64);
         try
         {

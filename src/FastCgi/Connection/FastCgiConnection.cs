@@ -185,7 +185,16 @@ internal sealed class FastCgiConnection
                     }
                 }
 
-                StartReadyRequest();
+                if (_ready.Count > 1)
+                {
+                    Output.BeginBatch();
+                    StartReadyRequest();
+                    await Output.EndBatchAsync().ConfigureAwait(false);
+                }
+                else
+                {
+                    StartReadyRequest();
+                }
 
                 if (result.IsCompleted)
                 {
