@@ -13,6 +13,9 @@ internal sealed class RequestContext : IThreadPoolWorkItem
 {
     private static readonly IReadOnlyDictionary<string, string> NoParams = new Dictionary<string, string>();
 
+    // Body segments the size of a whole STDIN record (nginx sends 65528 content bytes): one copy in, one out.
+    private const int BodySegmentSize = 64 * 1024;
+
     private readonly PipeOptions _pipeOptions;
     private byte[] _params = [];
     private int _paramsLength;
@@ -36,6 +39,7 @@ internal sealed class RequestContext : IThreadPoolWorkItem
             writerScheduler: scheduler,
             pauseWriterThreshold: maxBufferedInput,
             resumeWriterThreshold: maxBufferedInput / 2,
+            minimumSegmentSize: BodySegmentSize,
             useSynchronizationContext: false);
         Stdin = new Pipe(_pipeOptions);
     }
