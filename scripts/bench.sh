@@ -47,21 +47,7 @@ results=$out/results.tsv
 packages=(gcc libfcgi-dev libssl-dev php-fpm golang-go nginx-light wrk spawn-fcgi iproute2 procps)
 aot_packages=(clang lld zlib1g-dev)
 [ "${BENCH_AOT:-1}" = 1 ] && packages+=("${aot_packages[@]}")
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo_cmd=""
-  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  echo "Installing: ${missing[*]}"
-  $sudo_cmd apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-  # The packaged services must not hold ports: the benchmark starts its own instances.
-  for service in nginx php8.2-fpm; do
-    $sudo_cmd service "$service" stop >/dev/null 2>&1 || true
-  done
-fi
+bash scripts/install-packages.sh "${packages[@]}"
 
 # --- build ---------------------------------------------------------------------------------------------------
 echo "Building into $out"

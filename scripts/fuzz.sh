@@ -21,14 +21,7 @@ case "$target" in
     ;;
 esac
 
-if ! command -v afl-fuzz >/dev/null; then
-  sudo_cmd=""
-  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  echo "Installing afl++"
-  $sudo_cmd apt-get update -q >/dev/null
-  # Another apt run (scripts/test.sh installing web servers) may hold the lock: wait for it rather than fail.
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends afl++ >/dev/null
-fi
+bash scripts/install-packages.sh afl++
 
 # The sharpfuzz instrumenter is a local tool pinned in dotnet-tools.json.
 dotnet tool restore >/dev/null

@@ -6,21 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(nginx-light lighttpd apache2 libapache2-mod-fcgid spawn-fcgi libfcgi-bin fcgiwrap iproute2 curl)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo_cmd=""
-  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  echo "Installing: ${missing[*]}"
-  $sudo_cmd apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-  # The packaged services must not hold ports or sockets: the tests start their own instances.
-  for service in nginx lighttpd apache2 fcgiwrap; do
-    $sudo_cmd service "$service" stop >/dev/null 2>&1 || true
-  done
-fi
+bash scripts/install-packages.sh "${packages[@]}"
 
 results=TestResults
 rm -rf "$results"
