@@ -1,4 +1,5 @@
 using System.Buffers;
+using FastCgi.Tests.Support;
 using System.Text;
 using FastCgi.Protocol;
 
@@ -57,12 +58,12 @@ public static class Wire
     /// <summary>A sequence over <paramref name="data"/> cut into segments of <paramref name="segmentSize"/> bytes.</summary>
     public static ReadOnlySequence<byte> Segmented(byte[] data, int segmentSize)
     {
-        Segment? first = null;
-        Segment? last = null;
+        TestSegment? first = null;
+        TestSegment? last = null;
         for (var offset = 0; offset < data.Length; offset += segmentSize)
         {
             var piece = data.AsMemory(offset, Math.Min(segmentSize, data.Length - offset));
-            last = last is null ? first = new Segment(piece, 0) : last.Append(piece);
+            last = last is null ? first = new TestSegment(piece) : last.Append(piece);
         }
 
         return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
@@ -77,21 +78,5 @@ public static class Wire
         }
 
         return output.WrittenSpan.ToArray();
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using FastCgi.Tests.Support;
 
 namespace FastCgi.Fuzz.Harnesses;
 
@@ -26,7 +27,7 @@ internal static class FuzzInput
             return new ReadOnlySequence<byte>(data);
         }
 
-        var first = new Segment(data.AsMemory(0, points[0]), 0);
+        var first = new TestSegment(data.AsMemory(0, points[0]));
         var last = first;
         for (var i = 0; i < points.Count; i++)
         {
@@ -35,21 +36,5 @@ internal static class FuzzInput
         }
 
         return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }
