@@ -32,6 +32,62 @@ public sealed class RequestInputTests
     }
 
     [Fact]
+    public async Task A_url_encoded_form_over_the_field_limit_fails_again_on_every_access()
+    {
+        var body = Encoding.ASCII.GetBytes(string.Join('&', Enumerable.Range(0, 1100).Select(i => $"f{i}=v")));
+        using var request = Post("q=1", "application/x-www-form-urlencoded", body);
+
+        var first = Assert.Throws<RequestRejectedException>(() => request.Params);
+        var second = Assert.Throws<RequestRejectedException>(() => request.Params);
+        var third = await Assert.ThrowsAsync<RequestRejectedException>(() => request.ReadFormAsync(TestContext.Current.CancellationToken).AsTask());
+
+        Assert.Equal(413, first.StatusCode);
+        Assert.Contains("MaxFormFields", first.Message, StringComparison.Ordinal);
+        AssertSameRejection(first, second);
+        AssertSameRejection(first, third);
+    }
+
+    [Fact]
+    public void A_multipart_form_over_the_part_limit_fails_again_on_every_access()
+    {
+        var parts = string.Concat(Enumerable.Range(0, 1100).Select(i => $"--b\r\nContent-Disposition: form-data; name=\"f{i}\"\r\n\r\nv\r\n"));
+        using var request = Post("q=1", "multipart/form-data; boundary=b", Encoding.ASCII.GetBytes(parts + "--b--\r\n"));
+
+        var first = Assert.Throws<RequestRejectedException>(() => request.Params);
+        var second = Assert.Throws<RequestRejectedException>(() => request.Params);
+
+        Assert.Equal(413, first.StatusCode);
+        Assert.Contains("MaxFormFields", first.Message, StringComparison.Ordinal);
+        AssertSameRejection(first, second);
+    }
+
+    [Fact]
+    public void A_malformed_multipart_form_fails_again_with_the_same_400()
+    {
+        var body = "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nvalue that never ends"u8.ToArray();
+        using var request = Post("q=1", "multipart/form-data; boundary=b", body);
+
+        var first = Assert.Throws<RequestRejectedException>(() => request.Params);
+        var second = Assert.Throws<RequestRejectedException>(() => request.Params);
+
+        Assert.Equal(400, first.StatusCode);
+        Assert.Equal("Malformed multipart body: no closing boundary.", first.Message);
+        AssertSameRejection(first, second);
+    }
+
+    [Fact]
+    public void A_malformed_multipart_content_type_fails_again_with_the_same_400()
+    {
+        using var request = Post("q=1", "multipart/form-data", "--b\r\n"u8.ToArray());
+
+        var first = Assert.Throws<RequestRejectedException>(() => request.Params);
+        var second = Assert.Throws<RequestRejectedException>(() => request.Params);
+
+        Assert.Equal(400, first.StatusCode);
+        AssertSameRejection(first, second);
+    }
+
+    [Fact]
     public void FormEncoding_decodes_and_is_a_sequencing_error_after_parsing()
     {
         using var request = new RecordingRequest(RecordingRequest.Env(("QUERY_STRING", "x=%E9")));
@@ -83,6 +139,20 @@ public sealed class RequestInputTests
         Assert.Equal("example.org", request.GetEnvironment("SERVER_NAME"));
         Assert.Null(request.GetEnvironment("NOPE"));
         Assert.Equal("GET", request.Environ["REQUEST_METHOD"]);
+    }
+
+    private static RecordingRequest Post(string query, string contentType, byte[] body) =>
+        new(RecordingRequest.Env(
+                ("REQUEST_METHOD", "POST"),
+                ("QUERY_STRING", query),
+                ("CONTENT_TYPE", contentType),
+                ("CONTENT_LENGTH", body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture))),
+            body);
+
+    private static void AssertSameRejection(RequestRejectedException expected, RequestRejectedException actual)
+    {
+        Assert.Equal(expected.StatusCode, actual.StatusCode);
+        Assert.Equal(expected.Message, actual.Message);
     }
 
     private sealed class Failing : DebugHandler
