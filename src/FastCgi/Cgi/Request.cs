@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Text;
 using FastCgi.Cgi.Cookies;
 using FastCgi.Cgi.Forms;
@@ -17,6 +18,7 @@ namespace FastCgi;
 public abstract partial class Request : IDisposable
 {
     private Form? _form;
+    private ExceptionDispatchInfo? _formError;
     private IReadOnlyDictionary<string, string>? _cookies;
     private Encoding _formEncoding = Encoding.UTF8;
 
@@ -54,15 +56,28 @@ public abstract partial class Request : IDisposable
     /// <c>application/x-www-form-urlencoded</c> or <c>multipart/form-data</c>, the body. An asynchronous handler
     /// should <c>await</c> <see cref="ReadFormAsync"/> instead, which fills this property without blocking.
     /// </summary>
-    /// <exception cref="RequestRejectedException">The form is over a limit (413) or malformed (400).</exception>
+    /// <exception cref="RequestRejectedException">
+    /// The form is over a limit (413) or malformed (400); every later access throws the same error.
+    /// </exception>
     public Form Params => _form ?? ReadFormAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
 
     /// <summary>Parses the form if not yet parsed; see <see cref="Params"/>.</summary>
+    /// <exception cref="RequestRejectedException">The form is over a limit (413) or malformed (400).</exception>
     public async ValueTask<Form> ReadFormAsync(CancellationToken cancellationToken = default)
     {
+        // The failed parse consumed the body, so a second parse would see a different (empty or truncated) body.
+        _formError?.Throw();
         if (_form is null)
         {
-            _form = await FormReader.ReadAsync(Environ, Body, _formEncoding, Limits, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                _form = await FormReader.ReadAsync(Environ, Body, _formEncoding, Limits, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                _formError = ExceptionDispatchInfo.Capture(exception);
+                throw;
+            }
         }
 
         return _form;
@@ -72,14 +87,14 @@ public abstract partial class Request : IDisposable
     public IReadOnlyDictionary<string, string> Cookies => _cookies ??= CookieParser.Parse(GetEnvironment("HTTP_COOKIE"), Limits);
 
     /// <summary>The encoding that decodes form names and values (the seed's <c>set_form_encoding</c>). Default UTF-8.</summary>
-    /// <exception cref="SequencingException">Set after the form was parsed.</exception>
+    /// <exception cref="SequencingException">Set after the form was parsed or failed to parse.</exception>
     public Encoding FormEncoding
     {
         get => _formEncoding;
         set
         {
             ArgumentNullException.ThrowIfNull(value);
-            if (_form is not null)
+            if (_form is not null || _formError is not null)
             {
                 throw new SequencingException("The form encoding cannot change after the form was parsed.");
             }

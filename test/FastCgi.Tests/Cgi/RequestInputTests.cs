@@ -73,6 +73,7 @@ public sealed class RequestInputTests
         Assert.Equal(400, first.StatusCode);
         Assert.Equal("Malformed multipart body: no closing boundary.", first.Message);
         AssertSameRejection(first, second);
+        Assert.Throws<SequencingException>(() => request.FormEncoding = Encoding.Latin1);
     }
 
     [Fact]
