@@ -155,7 +155,7 @@ public sealed class MultipartFormTests
     [Fact]
     public async Task Disposition_parameters_handle_quoting_escapes_and_extended_filenames()
     {
-        var body = Part("filename=\"C:\\\\dir\\\\a\\\"b;c.txt\"; name=\"f1\"", "1")
+        var body = Part("filename=\"a%22b;c.txt\"; name=\"f1\"", "1")
             + Part("name=unquoted; filename=x.bin", "2")
             + Part("name=\"f3\"; filename=\"fallback.txt\"; filename*=UTF-8''%E2%82%AC%20rates.txt", "3")
             + Part("name=\"f4\"; filename*=iso-8859-1'en'caf%E9.txt", "4")
@@ -165,12 +165,52 @@ public sealed class MultipartFormTests
 
         using var form = await PostAsync(body);
 
-        Assert.Equal("C:\\dir\\a\"b;c.txt", form.GetPart("f1")!.FileName);
+        Assert.Equal("a\"b;c.txt", form.GetPart("f1")!.FileName);
         Assert.Equal("x.bin", form.GetPart("unquoted")!.FileName);
         Assert.Equal("€ rates.txt", form.GetPart("f3")!.FileName);
         Assert.Equal("café.txt", form.GetPart("f4")!.FileName);
         Assert.Equal("kept.txt", form.GetPart("f5")!.FileName);
         Assert.Equal("日本.txt", form.GetPart("ünï")!.FileName);
+    }
+
+    [Fact]
+    public async Task File_names_keep_backslashes_as_browsers_send_them()
+    {
+        // The HTML standard's multipart/form-data encoding never escapes a backslash: a Windows path arrives as is.
+        var body = Part("name=\"f\"; filename=\"C:\\Users\\me\\a.txt\"", "1")
+            + Part("name=\"g\"; filename=\"ends with\\\"", "2")
+            + Close;
+
+        using var form = await PostAsync(body);
+
+        Assert.Equal("C:\\Users\\me\\a.txt", form.GetPart("f")!.FileName);
+        Assert.Equal("ends with\\", form.GetPart("g")!.FileName);
+    }
+
+    [Fact]
+    public async Task File_names_decode_the_html_escapes_for_quote_cr_and_lf_and_nothing_else()
+    {
+        // The HTML standard encodes " as %22, CR as %0D and LF as %0A in a file name, and leaves every other byte.
+        var body = Part("name=\"f\"; filename=\"say %22hi%22%0D%0Anext.txt\"", "1")
+            + Part("name=\"g\"; filename=\"100%25 %41 %2522 %2 %.txt\"", "2")
+            + Part("name=\"h\"; filename=\"lower %0d%0a.txt\"", "3")
+            + Close;
+
+        using var form = await PostAsync(body);
+
+        Assert.Equal("say \"hi\"\r\nnext.txt", form.GetPart("f")!.FileName);
+        Assert.Equal("100%25 %41 %2522 %2 %.txt", form.GetPart("g")!.FileName);
+        Assert.Equal("lower \r\n.txt", form.GetPart("h")!.FileName);
+    }
+
+    [Fact]
+    public async Task Field_names_decode_the_html_escapes_too()
+    {
+        var body = Part("name=\"say %22hi%22\\%41\"", "v") + Close;
+
+        using var form = await PostAsync(body);
+
+        Assert.Equal(["say \"hi\"\\%41"], form.Keys);
     }
 
     [Fact]

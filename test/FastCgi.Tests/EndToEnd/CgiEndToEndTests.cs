@@ -76,6 +76,24 @@ public sealed class CgiEndToEndTests
     }
 
     [Fact]
+    public async Task Upload_file_name_comes_back_exactly_as_the_browser_meant_it()
+    {
+        // As a browser sends C:\Users\me\"quoted"<CR><LF>.txt: backslashes as they are, " CR LF as %22 %0D %0A.
+        const string boundary = "----boundaryQx7";
+        var body = Encoding.UTF8.GetBytes(
+            $"--{boundary}\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"C:\\Users\\me\\%22quoted%22%0D%0A.txt\"\r\n"
+            + $"Content-Type: text/plain\r\n\r\nhi\r\n--{boundary}--\r\n");
+        var environ = FcgiTestClient.Environ("/echo", "POST", $"multipart/form-data; boundary={boundary}", body.Length);
+
+        var result = await CgiRun.RunAsync(environ, body);
+
+        using var json = System.Text.Json.JsonDocument.Parse(result.Text.Split("\r\n\r\n", 2)[1]);
+        Assert.Equal("C:\\Users\\me\\\"quoted\"\r\n.txt", json.RootElement.GetProperty("params").GetProperty("doc").GetProperty("filename").GetString());
+        Assert.Equal("", result.Stderr);
+        Assert.Equal(0, result.ExitCode);
+    }
+
+    [Fact]
     public async Task Error_is_500_with_the_generic_page_and_the_exception_on_stderr()
     {
         var result = await CgiRun.RunAsync(FcgiTestClient.Environ("/error"));
