@@ -18,7 +18,12 @@ internal sealed class HeaderParameters
     public string Value { get; }
 
     /// <summary>Parses the header value. Parameters without <c>=</c> are skipped; an unterminated quoted string runs to the end.</summary>
-    public static HeaderParameters Parse(string header)
+    /// <param name="header">The header value.</param>
+    /// <param name="backslashEscapes">
+    /// Whether a backslash in a quoted string quotes the next character (RFC 9110 section 5.6.4). Browsers' form
+    /// data does not use them: there a backslash is itself (a Windows path) and the quote mark is <c>%22</c>.
+    /// </param>
+    public static HeaderParameters Parse(string header, bool backslashEscapes = true)
     {
         var text = header.AsSpan();
         var semicolon = text.IndexOf(';');
@@ -45,7 +50,7 @@ internal sealed class HeaderParameters
             string parameterValue;
             if (i < text.Length && text[i] == '"')
             {
-                parameterValue = ReadQuoted(text, ref i);
+                parameterValue = ReadQuoted(text, ref i, backslashEscapes);
                 var next = text[i..].IndexOf(';');
                 i = next < 0 ? text.Length : i + next + 1;
             }
@@ -78,11 +83,17 @@ internal sealed class HeaderParameters
     }
 
     // RFC 9110 section 5.6.4: a backslash quotes the next character. Leaves i after the closing quote.
-    private static string ReadQuoted(ReadOnlySpan<char> text, ref int i)
+    private static string ReadQuoted(ReadOnlySpan<char> text, ref int i, bool backslashEscapes)
     {
         i++;
         var start = i;
-        var closing = text[start..].IndexOfAny('"', '\\');
+        var closing = backslashEscapes ? text[start..].IndexOfAny('"', '\\') : text[start..].IndexOf('"');
+        if (closing < 0 && !backslashEscapes)
+        {
+            i = text.Length;
+            return text[start..].ToString();
+        }
+
         if (closing >= 0 && text[start + closing] == '"')
         {
             i = start + closing + 1;

@@ -286,8 +286,10 @@ internal sealed class MultipartFormParser : IDisposable
             throw new RequestRejectedException(400, "Malformed multipart body: a part has no Content-Disposition.");
         }
 
-        var disposition = HeaderParameters.Parse(header);
-        var name = disposition.Get("name");
+        // The HTML standard's multipart/form-data encoding: no backslash escapes, and ", CR and LF in a name or file
+        // name sent as %22, %0D and %0A.
+        var disposition = HeaderParameters.Parse(header, backslashEscapes: false);
+        var name = DecodeHtmlEscapes(disposition.Get("name"));
         if (!disposition.Value.Equals("form-data", StringComparison.OrdinalIgnoreCase) || name is null)
         {
             throw new RequestRejectedException(400, "Malformed multipart body: a part's Content-Disposition is not form-data with a name.");
@@ -296,8 +298,42 @@ internal sealed class MultipartFormParser : IDisposable
         var extended = disposition.Get("filename*");
         var fileName = extended is not null && ExtendedParameterValue.TryDecode(extended, out var decoded)
             ? decoded
-            : disposition.Get("filename");
+            : DecodeHtmlEscapes(disposition.Get("filename"));
         return (name, fileName);
+    }
+
+    /// <summary>Turns <c>%22</c>, <c>%0D</c> and <c>%0A</c> back into <c>"</c>, CR and LF; every other character stays.</summary>
+    private static string? DecodeHtmlEscapes(string? value)
+    {
+        if (value is null || !value.Contains('%', StringComparison.Ordinal))
+        {
+            return value;
+        }
+
+        var builder = new StringBuilder(value.Length);
+        for (var i = 0; i < value.Length; i++)
+        {
+            var escaped = value[i] == '%' && i + 2 < value.Length
+                ? value.AsSpan(i + 1, 2) switch
+                {
+                    "22" => '"',
+                    "0D" or "0d" => '\r',
+                    "0A" or "0a" => '\n',
+                    _ => '\0',
+                }
+                : '\0';
+            if (escaped == '\0')
+            {
+                builder.Append(value[i]);
+            }
+            else
+            {
+                builder.Append(escaped);
+                i += 2;
+            }
+        }
+
+        return builder.ToString();
     }
 
     private async ValueTask<bool> EnsureAsync(int count, CancellationToken cancellationToken)
