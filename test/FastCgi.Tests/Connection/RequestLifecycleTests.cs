@@ -56,17 +56,19 @@ public sealed class RequestLifecycleTests
     [Fact]
     public async Task A_web_server_that_stops_reading_holds_the_handler_back()
     {
-        var written = 0L;
+        var held = new TaskCompletionSource<(long Written, Task Write)>(TaskCreationOptions.RunContinuationsAsynchronously);
         var output = new System.IO.Pipelines.PipeOptions(pauseWriterThreshold: 256 * 1024, resumeWriterThreshold: 128 * 1024);
-        await using var connection = new InMemoryConnection(() => new Flooder(n => Interlocked.Exchange(ref written, n)), outputOptions: output);
+        await using var connection = new InMemoryConnection(() => new Flooder(held), outputOptions: output);
         await connection.SendAsync(Request(1, Environ("/flood"), []));
-        await Task.Delay(500);
-        var stalled = Interlocked.Read(ref written);
+        var (written, write) = await held.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
-        // Nobody reads the output: the handler is held near the pipe's threshold instead of buffering 100 MB.
-        Assert.InRange(stalled, 1, 1024 * 1024);
+        // Nobody reads the output: the handler is held near the pipe's threshold instead of buffering 100 MB, and
+        // its write only goes on once the output is read.
+        Assert.InRange(written, 1, 1024 * 1024);
+        Assert.False(write.IsCompleted);
         var (stdout, _) = await connection.ReadResponseAsync(1);
         Assert.True(stdout.Length > 100_000_000);
+        Assert.True(write.IsCompletedSuccessfully);
     }
 
     [Fact]
@@ -112,7 +114,8 @@ public sealed class RequestLifecycleTests
         }
     }
 
-    private sealed class Flooder(Action<long> progress) : Handler
+    /// <summary>Writes 101 MB; the first write that cannot complete at once reports the bytes written before it.</summary>
+    private sealed class Flooder(TaskCompletionSource<(long Written, Task Write)> held) : Handler
     {
         public override async ValueTask ProcessAsync(Request request, CancellationToken cancellationToken)
         {
@@ -120,9 +123,16 @@ public sealed class RequestLifecycleTests
             var chunk = new byte[16 * 1024];
             for (long sent = 0; sent < 101_000_000; sent += chunk.Length)
             {
-                await request.WriteAsync(chunk, cancellationToken);
-                progress(sent + chunk.Length);
+                var write = request.WriteAsync(chunk, cancellationToken).AsTask();
+                if (!write.IsCompleted)
+                {
+                    held.TrySetResult((sent, write));
+                }
+
+                await write;
             }
+
+            held.TrySetException(new InvalidOperationException("All 101 MB were written without the handler ever being held."));
         }
     }
 

@@ -49,12 +49,10 @@ public sealed class FastCgiProtocolTests
         await using var server = await StartAsync(1);
         await using var client = await server.ConnectAsync();
         await client.SendAsync([.. Begin(1, keepConnection: false), .. FcgiTestClient.Stream(Params, 1, NameValues(Environ("/status?code=201")))]);
-        await Task.Delay(300);
-        await client.SendAsync(Record(Stdin, 1, []));
-        await Task.Delay(100);
-        await client.SendAsync(Record(Stdin, 1, []));
         var response = await client.ReadResponseAsync(1);
         Assert.Equal("status 201\n", response.BodyText);
+        await client.SendAsync(Record(Stdin, 1, []));
+        await client.SendAsync(Record(Stdin, 1, []));
         Assert.True(await client.IsClosedAsync(TimeSpan.FromSeconds(5)));
     }
 
@@ -202,7 +200,7 @@ public sealed class FastCgiProtocolTests
         await using var server = await StartAsync(level, inlineCompletions ? ["--inline-completions"] : []);
         await using var client = await server.ConnectAsync();
         await client.SendAsync(Request(1, Environ("/slow?ms=60000"), []));
-        await Task.Delay(200);
+        await client.SyncAsync();
         var started = DateTime.UtcNow;
         await client.SendAsync(Record(AbortRequest, 1, []));
         var response = await client.ReadResponseAsync(1, TimeSpan.FromSeconds(1));
@@ -220,7 +218,7 @@ public sealed class FastCgiProtocolTests
         await using (var client = await server.ConnectAsync())
         {
             await client.SendAsync(Request(1, Environ("/slow?ms=60000"), []));
-            await Task.Delay(200);
+            await client.SyncAsync();
         }
 
         // At level 0 the next connection is only accepted once the aborted request has ended.

@@ -13,13 +13,16 @@ public sealed class ServerLifecycleTests
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory("fastcgi-server-").FullName, "s.sock");
         var release = new TaskCompletionSource();
-        var server = new FastCgiServer(() => new Gate(release.Task), Options(path));
+        var started = new TaskCompletionSource();
+        var server = new FastCgiServer(() => new Gate(release.Task, started), Options(path));
         var run = server.RunAsync();
         await using var client = await ConnectWhenReadyAsync(path);
         await client.SendAsync(Request(1, Environ("/"), []));
-        await Task.Delay(200);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
         server.Exit();
-        await Task.Delay(200);
+
+        // Exit has taken effect once the server stops listening; the request in flight still holds RunAsync.
+        Assert.True(await ListeningSockets.WaitUntilClosedAsync(new UnixDomainSocketEndPoint(path), TimeSpan.FromSeconds(10)));
         Assert.False(run.IsCompleted);
         release.SetResult();
         Assert.Equal("released", (await client.ReadResponseAsync(1)).BodyText);
@@ -32,7 +35,7 @@ public sealed class ServerLifecycleTests
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory("fastcgi-server-").FullName, "s.sock");
         using var stop = new CancellationTokenSource();
-        var run = new FastCgiServer(() => new Gate(Task.CompletedTask), Options(path)).RunAsync(stop.Token);
+        var run = new FastCgiServer(() => new Gate(Task.CompletedTask, new TaskCompletionSource()), Options(path)).RunAsync(stop.Token);
         await using (var client = await ConnectWhenReadyAsync(path))
         {
             Assert.Equal("released", (await client.RequestAsync(1, Environ("/"))).BodyText);
@@ -47,11 +50,12 @@ public sealed class ServerLifecycleTests
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory("fastcgi-server-").FullName, "s.sock");
         var seen = new TaskCompletionSource<AbortReason>();
-        var server = new FastCgiServer(() => new Gate(Task.Delay(System.Threading.Timeout.Infinite), seen), Options(path) with { ShutdownTimeout = TimeSpan.FromMilliseconds(300) });
+        var started = new TaskCompletionSource();
+        var server = new FastCgiServer(() => new Gate(new TaskCompletionSource().Task, started, seen), Options(path) with { ShutdownTimeout = TimeSpan.FromMilliseconds(300) });
         var run = server.RunAsync();
         await using var client = await ConnectWhenReadyAsync(path);
         await client.SendAsync(Request(1, Environ("/"), []));
-        await Task.Delay(200);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
         server.Exit();
         var response = await client.ReadResponseAsync(1, TimeSpan.FromSeconds(5));
         Assert.Equal(AbortReason.WebServer, await seen.Task);
@@ -79,11 +83,12 @@ public sealed class ServerLifecycleTests
         }
     }
 
-    /// <summary>Answers once <c>gate</c> completes, or reports how it was aborted.</summary>
-    private sealed class Gate(Task gate, TaskCompletionSource<AbortReason>? aborted = null) : Handler
+    /// <summary>Signals <c>started</c>, answers once <c>gate</c> completes, or reports how it was aborted.</summary>
+    private sealed class Gate(Task gate, TaskCompletionSource started, TaskCompletionSource<AbortReason>? aborted = null) : Handler
     {
         public override async ValueTask ProcessAsync(Request request, CancellationToken cancellationToken)
         {
+            started.TrySetResult();
             request.SetHeader("Content-Type", "text/plain");
             try
             {

@@ -167,7 +167,14 @@ public sealed class HostileInputTests
         await using var server = await EchoServer.StartAsync(["--input-timeout", "1"]);
         await using var client = await server.ConnectAsync();
         Assert.Equal("Hello, world!\n", (await client.RequestAsync(1, Environ("/hello"))).BodyText);
-        await Task.Delay(3000);
+
+        // A silent connection opened after the kept one went idle is cut by the input timeout: by then the kept one
+        // has been idle longer than the timeout too.
+        await using (var silent = await server.ConnectAsync())
+        {
+            Assert.True(await silent.IsClosedAsync(TimeSpan.FromSeconds(10)));
+        }
+
         Assert.Equal("Hello, world!\n", (await client.RequestAsync(2, Environ("/hello"))).BodyText);
     }
 
@@ -211,13 +218,24 @@ public sealed class HostileInputTests
     }
 
     [Fact]
-    public async Task A_web_server_that_stops_reading_a_1_GB_response_is_cut_off_with_flat_memory()
+    public async Task A_web_server_that_stops_reading_a_1_GB_response_is_cut_off_by_the_write_timeout_with_flat_memory()
     {
-        await using var server = await EchoServer.StartAsync(["--write-timeout", "2"]);
+        // Over TCP, so /proc/net/tcp shows when the application's end of this one connection goes.
+        await using var server = await EchoServer.StartAsync(["--write-timeout", "1"], tcp: true);
+        var port = ((System.Net.IPEndPoint)server.EndPoint).Port;
         await using var client = await server.ConnectAsync();
+        Assert.Equal(1, await TcpConnections.WaitAsync(port, count => count == 1));
+        var sent = System.Diagnostics.Stopwatch.GetTimestamp();
         await client.SendAsync(Request(1, Environ($"/big?bytes={1L << 30}"), []));
-        await Task.Delay(5000);
+
+        // Nothing is read: the connection must be closed once the write has waited the write timeout (checked
+        // about once a second), long before the application could have sent 1 GB.
+        Assert.Equal(0, await TcpConnections.WaitAsync(port, count => count == 0, TimeSpan.FromSeconds(15)));
+        Assert.InRange(System.Diagnostics.Stopwatch.GetElapsedTime(sent).TotalSeconds, 1, 10);
         Assert.True(server.RssBytes() < MemoryBound, $"RSS {server.RssBytes() >> 20} MB");
+
+        // What the web server then gets is what was already in the socket buffers, and the end of the connection.
+        Assert.InRange(await client.ReadToEndAsync(limit: 64L << 20), 0, 64L << 20);
         await AssertStillServesAsync(server);
     }
 
@@ -318,9 +336,9 @@ public sealed class HostileInputTests
         await using var server = await EchoServer.StartAsync(["--threading-level", "2"]);
         await using var client = await server.ConnectAsync();
         await client.SendAsync(Request(1, Environ("/slow?ms=1500"), []));
-        await Task.Delay(300);
+        await client.SyncAsync();
         server.Signal(15);
-        await Task.Delay(300);
+        Assert.True(await server.WaitUntilNotListeningAsync(TimeSpan.FromSeconds(5)));
         await Assert.ThrowsAnyAsync<SocketException>(server.ConnectAsync);
         await client.SendAsync(Begin(2));
         Assert.Equal(2, (await client.ReadResponseAsync(2)).ProtocolStatus);
@@ -335,7 +353,7 @@ public sealed class HostileInputTests
         await using var server = await EchoServer.StartAsync(["--shutdown-timeout", "1"]);
         await using var client = await server.ConnectAsync();
         await client.SendAsync(Request(1, Environ("/slow?ms=60000"), []));
-        await Task.Delay(300);
+        await client.SyncAsync();
         server.Signal(2);
         var response = await client.ReadResponseAsync(1, TimeSpan.FromSeconds(5));
         Assert.Equal(0, response.ProtocolStatus);
@@ -348,9 +366,12 @@ public sealed class HostileInputTests
     {
         await using var server = await EchoServer.StartAsync();
         server.Signal(1);
-        await Task.Delay(300);
-        Assert.False(server.HasExited);
         await AssertStillServesAsync(server);
+
+        // SIGHUP came first: had it been fatal, now or while SIGTERM drains, the process would not exit 0.
+        server.Signal(15);
+        Assert.True(await server.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, server.ExitCode);
     }
 
     private static async Task AssertStillServesAsync(EchoServer server)

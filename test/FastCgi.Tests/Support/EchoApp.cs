@@ -210,6 +210,9 @@ internal sealed class EchoServer : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>Waits until nothing listens on <see cref="EndPoint"/> any more; returns whether it stopped in time.</summary>
+    public Task<bool> WaitUntilNotListeningAsync(TimeSpan timeout) => ListeningSockets.WaitUntilClosedAsync(EndPoint, timeout);
+
     public void Signal(int signal) => Process.Start("kill", [$"-{signal}", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
 
     public async ValueTask DisposeAsync()
@@ -252,7 +255,7 @@ internal sealed class EchoServer : IAsyncDisposable
 
     /// <summary>
     /// Waits until the program answers a request; with <paramref name="probe"/> false (a server that refuses this
-    /// peer) until the socket accepts, plus a second for the program to start.
+    /// peer) until it closes a connection from this peer.
     /// </summary>
     private async Task WaitUntilConnectableAsync(bool probe)
     {
@@ -267,11 +270,16 @@ internal sealed class EchoServer : IAsyncDisposable
             try
             {
                 // spawn-fcgi listens before the program starts, so a connection alone proves nothing: a request
-                // answered does (the runtime is up, its signal handlers are in place).
+                // answered does (the runtime is up, its signal handlers are in place), and so does a connection
+                // the program closes at once because it refuses this peer.
                 await using var connection = await ConnectAsync();
                 if (!probe)
                 {
-                    await Task.Delay(1000);
+                    if (!await connection.IsClosedAsync(TimeSpan.FromSeconds(30)))
+                    {
+                        throw new TimeoutException("The echo sample did not close a connection from a peer it should refuse: " + Output);
+                    }
+
                     return;
                 }
 

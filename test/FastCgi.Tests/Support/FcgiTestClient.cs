@@ -223,6 +223,58 @@ internal sealed class FcgiTestClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends FCGI_GET_VALUES and waits for its result (keeping other records for later): the application answers
+    /// management records in order, so everything sent before has been read and its requests begun.
+    /// </summary>
+    public async Task SyncAsync()
+    {
+        await SendAsync(Record(GetValues, 0, NameValues([new("FCGI_MPXS_CONNS", "")])));
+        while (true)
+        {
+            var record = await ReadRecordAsync() ?? throw new EndOfStreamException("The connection closed before GET_VALUES_RESULT.");
+            if (record.Type == GetValuesResult)
+            {
+                return;
+            }
+
+            if (!_pending.TryGetValue(record.RequestId, out var list))
+            {
+                _pending[record.RequestId] = list = [];
+            }
+
+            list.Add(record);
+        }
+    }
+
+    /// <summary>
+    /// Reads raw bytes until the connection ends (end of stream or a reset) and returns how many came, or throws
+    /// once more than <paramref name="limit"/> came: the application never ended it.
+    /// </summary>
+    public async Task<long> ReadToEndAsync(long limit)
+    {
+        var buffer = new byte[64 * 1024];
+        long total = 0;
+        try
+        {
+            int read;
+            while ((read = await _stream.ReadAsync(buffer).AsTask().WaitAsync(Timeout)) > 0)
+            {
+                total += read;
+                if (total > limit)
+                {
+                    throw new InvalidDataException($"More than {limit} bytes came and the connection is still open.");
+                }
+            }
+        }
+        catch (IOException exception) when (exception.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset })
+        {
+            // An abortive close: the connection ended just the same.
+        }
+
+        return total;
+    }
+
     /// <summary>Whether the application closed the connection (reads end) within <paramref name="timeout"/>.</summary>
     public async Task<bool> IsClosedAsync(TimeSpan timeout)
     {
