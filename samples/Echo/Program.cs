@@ -1,7 +1,7 @@
 using Echo;
 using FastCgi;
 
-// The echo sample (shared/spec/echo-sample.md): one program for every role, under FastCGI or plain CGI.
+// The echo sample (its contract: README.md beside this file): one program for every role, under FastCGI or plain CGI.
 var options = FastCgiServerOptions.FromCommandLine(args);
 var handlers = new Dictionary<Role, Func<Handler>>
 {

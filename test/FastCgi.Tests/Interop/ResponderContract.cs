@@ -31,7 +31,7 @@ public abstract class ResponderFixture : IAsyncLifetime
 
 /// <summary>
 /// What every server must do for a responder, the same tests for each: the behaviours of the echo sample
-/// (shared/spec/echo-sample.md) through the server, asserted on status, headers and body. A server that does something
+/// (samples/Echo/README.md) through the server, asserted on status, headers and body. A server that does something
 /// differently says so by overriding the expectation (and docs/deployment.md has the table).
 /// </summary>
 public abstract class ResponderContract(ResponderFixture fixture)
