@@ -2,7 +2,6 @@ using System.Buffers;
 using System.IO.Pipelines;
 using FastCgi.Cgi;
 using FastCgi.Protocol;
-using Microsoft.Extensions.Logging;
 
 namespace FastCgi.Connection;
 

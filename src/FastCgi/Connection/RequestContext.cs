@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using FastCgi.Protocol;
 
 namespace FastCgi.Connection;
 

@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using FastCgi.Connection;
 using FastCgi.Server;
-using Microsoft.Extensions.Logging;
 
 namespace FastCgi;
 

@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Security.Cryptography;
 using System.Text;
 using Xunit;
 using static FastCgi.Tests.Cgi.FormTestEnvironment;
