@@ -89,6 +89,36 @@ public sealed class NginxTcpTests(NginxTcpFixture fixture) : ResponderContract(f
         Assert.InRange(TcpConnections.EstablishedTo(port), 1, 16);
     }
 
+    [Theory]
+    [InlineData("redirect?to=/new/place&code=301", HttpStatusCode.MovedPermanently, null)]
+    [InlineData("redirect?to=/new/place&cookie=session", HttpStatusCode.Found, "session=1")]
+    public async Task A_redirect_with_a_status_or_a_cookie_reaches_the_client_as_written(string path, HttpStatusCode status, string? cookie)
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = fixture.AppUri };
+        using var response = await client.GetAsync(path, TestContext.Current.CancellationToken);
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal(new Uri(fixture.Nginx.BaseUri, "/new/place"), response.Headers.Location);
+        string[] expectedCookies = cookie is null ? [] : [cookie];
+        Assert.Equal(expectedCookies, response.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : []);
+        Assert.Equal("", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task A_handler_that_fails_half_way_gives_the_client_a_truncated_response()
+    {
+        // The application closes the connection without END_REQUEST: nginx ends the chunked body without its last
+        // chunk, so the client knows the response is incomplete.
+        using var client = Client();
+        using var response = await client.GetAsync("error?after=1000", HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await using var body = await response.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken);
+        var received = new MemoryStream();
+        var error = await Assert.ThrowsAsync<HttpIOException>(() => body.CopyToAsync(received, TestContext.Current.CancellationToken));
+        Assert.Equal(HttpRequestError.ResponseEnded, error.HttpRequestError);
+        Assert.Equal(1000, received.Length);
+        Assert.Contains("upstream prematurely closed", await fixture.Nginx.WaitForErrorLogAsync("upstream prematurely closed"), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Unbuffered_request_body_is_not_spooled_to_disk()
     {
