@@ -508,6 +508,29 @@ internal sealed class FastCgiConnection
     }
 
     /// <summary>
+    /// Ends a request whose response failed after part of it was sent: what it wrote is sent, then the connection
+    /// closes without END_REQUEST, the only way FastCGI has to tell the web server a response is incomplete (spec 5.5
+    /// has no status for it). The other requests on the connection are aborted, as when the connection is lost.
+    /// </summary>
+    public async ValueTask FailRequestAsync()
+    {
+        try
+        {
+            await Output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            Output.Close();
+            _closing = true;
+            AbortAll(AbortReason.ConnectionLost, completeInput: false);
+            _input.CancelPendingRead();
+        }
+    }
+
+    /// <summary>Logs what a request wrote to its error stream after its END_REQUEST, which may carry nothing more.</summary>
+    public void LogErrorAfterEnd(ushort requestId, string message) => Log.ErrorAfterEnd(_server.Logger, _id, requestId, message.TrimEnd('\n'));
+
+    /// <summary>
     /// Takes the request off the connection, once. Returns whether this call did it, and whether the connection
     /// should end now.
     /// </summary>

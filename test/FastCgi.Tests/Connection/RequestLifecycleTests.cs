@@ -119,9 +119,9 @@ public sealed class RequestLifecycleTests
         Assert.Equal(AbortReason.ConnectionLost, await seen.Task.WaitAsync(TimeSpan.FromSeconds(5)));
         var records = connection.TakeAvailableRecords();
         Assert.Equal(
-            [(Stdout, 1, "Content-Type: application/octet-stream\r\n\r\npartial"), (Stderr, 1, "")],
+            [(Stdout, 1, "Content-Type: application/octet-stream\r\n\r\n"), (Stdout, 1, "partial"), (Stderr, 1, "")],
             records.Select(r => (r.Type, (int)r.RequestId, r.Type == Stdout ? Encoding.ASCII.GetString(r.Content) : "")));
-        Assert.Contains("half-way failure", Encoding.UTF8.GetString(records[1].Content), StringComparison.Ordinal);
+        Assert.Contains("half-way failure", Encoding.UTF8.GetString(records[2].Content), StringComparison.Ordinal);
     }
 
     private sealed class LateWriter(bool throws, TaskCompletionSource done) : Handler
