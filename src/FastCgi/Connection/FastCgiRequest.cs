@@ -73,7 +73,7 @@ public class FastCgiRequest : Request
     protected override ValueTask TransportFailAsync(CancellationToken cancellationToken)
     {
         _ended = true;
-        return _context.Connection.FailRequestAsync();
+        return _context.Connection.FailRequestAsync(_context);
     }
 
     /// <inheritdoc />
