@@ -91,9 +91,9 @@ internal sealed class ConnectionOutput(PipeWriter writer)
     }
 
     /// <summary>Sends nothing more: later writes fail as on a closed connection.</summary>
-    public void Close()
+    public async ValueTask CloseAsync()
     {
-        _lock.Wait();
+        await _lock.WaitAsync().ConfigureAwait(false);
         _failed = true;
         _lock.Release();
     }

@@ -530,7 +530,7 @@ internal sealed class FastCgiConnection
         }
         finally
         {
-            Output.Close();
+            await Output.CloseAsync().ConfigureAwait(false);
             _closing = true;
             AbortAll(AbortReason.ConnectionLost, completeInput: false);
             if (!context.KeepConnection)
