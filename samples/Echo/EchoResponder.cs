@@ -29,7 +29,8 @@ internal sealed class EchoResponder : Handler
                 await BigAsync(request, cancellationToken);
                 break;
             case EchoAction.Error:
-                throw new InvalidOperationException("echo: the error action failed on purpose");
+                await ErrorAsync(request, cancellationToken);
+                break;
             case EchoAction.Slow:
                 await SlowAsync(request, cancellationToken);
                 break;
@@ -44,6 +45,9 @@ internal sealed class EchoResponder : Handler
                 request.SetStatus(code);
                 request.SetHeader("Content-Type", "text/plain");
                 request.Write($"status {code}\n");
+                break;
+            case EchoAction.Redirect:
+                await RedirectAsync(request, cancellationToken);
                 break;
             default:
                 request.SetStatus(404);
@@ -64,6 +68,7 @@ internal sealed class EchoResponder : Handler
         Slow,
         Cookie,
         Status,
+        Redirect,
     }
 
     /// <summary>The last segment of REQUEST_URI without its query, else of SCRIPT_NAME + PATH_INFO.</summary>
@@ -82,6 +87,7 @@ internal sealed class EchoResponder : Handler
             "slow" => EchoAction.Slow,
             "cookie" => EchoAction.Cookie,
             "status" => EchoAction.Status,
+            "redirect" => EchoAction.Redirect,
             _ => EchoAction.NotFound,
         };
     }
@@ -174,6 +180,37 @@ internal sealed class EchoResponder : Handler
             var chunk = (int)Math.Min(Pattern.Length, bytes - sent);
             await request.WriteAsync(Pattern.AsMemory(0, chunk), cancellationToken);
             sent += chunk;
+        }
+    }
+
+    /// <summary>
+    /// Throws; with <c>after=N</c> (up to 64 KiB), only once N bytes of an unbuffered body were sent: a response that
+    /// fails half-way.
+    /// </summary>
+    private static async ValueTask ErrorAsync(Request request, CancellationToken cancellationToken)
+    {
+        if ((await request.ReadFormAsync(cancellationToken)).GetText("after") is { } after)
+        {
+            request.SetHeader("Content-Type", "application/octet-stream");
+            request.Buffering = false;
+            await request.WriteAsync(Pattern.AsMemory(0, Math.Clamp(int.Parse(after, CultureInfo.InvariantCulture), 0, Pattern.Length)), cancellationToken);
+        }
+
+        throw new InvalidOperationException("echo: the error action failed on purpose");
+    }
+
+    private static async ValueTask RedirectAsync(Request request, CancellationToken cancellationToken)
+    {
+        var form = await request.ReadFormAsync(cancellationToken);
+        if (form.GetText("code") is { } code)
+        {
+            request.SetStatus(int.Parse(code, CultureInfo.InvariantCulture));
+        }
+
+        request.SetHeader("Location", form.GetText("to") ?? "/");
+        if (form.GetText("cookie") is { } cookie)
+        {
+            request.SetCookie(cookie, "1");
         }
     }
 

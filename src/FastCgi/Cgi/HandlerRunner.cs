@@ -29,6 +29,13 @@ internal static class HandlerRunner
         catch (Exception exception)
         {
             ReportError(handler, request, exception);
+            if (request.HeadersSent && !request.IsClosed && request.Aborted == AbortReason.None)
+            {
+                // Part of the response is out: ending it normally would pass the truncated body off as complete. As
+                // ASP.NET Core aborts the connection, end it as failed so that the web server sees an error.
+                await request.FailAsync().ConfigureAwait(false);
+                return;
+            }
         }
 
         try

@@ -1,3 +1,4 @@
+using System.Text;
 using FastCgi.Cgi.Cookies;
 using FastCgi.Cgi.Output;
 
@@ -6,8 +7,8 @@ namespace FastCgi;
 public abstract partial class Request
 {
     /// <summary>
-    /// The <c>Content-Type</c> every response starts with. The seed's default was ISO-8859-1; ours is UTF-8, the
-    /// encoding <see cref="Write(string)"/> uses by default.
+    /// The <c>Content-Type</c> every response starts with. jonpy's default was ISO-8859-1; ours is UTF-8, the
+    /// encoding <see cref="Write(string)"/> uses by default. Its charset follows <see cref="OutputEncoding"/>.
     /// </summary>
     public const string DefaultContentType = "text/html; charset=utf-8";
 
@@ -137,6 +138,10 @@ public abstract partial class Request
     /// <exception cref="SequencingException">The headers were sent.</exception>
     public void SetCookie(string name, string value, CookieOptions? options = null) =>
         AddHeader("Set-Cookie", SetCookieFormatter.Format(name, value, options));
+
+    /// <summary>The default <c>Content-Type</c> for a body written in <paramref name="encoding"/>.</summary>
+    private static string DefaultContentTypeFor(Encoding encoding) =>
+        encoding.WebName == "utf-8" ? DefaultContentType : "text/html; charset=" + encoding.WebName;
 
     private static bool IsName(KeyValuePair<string, string> header, string name) =>
         string.Equals(header.Key, name, StringComparison.OrdinalIgnoreCase);

@@ -12,6 +12,10 @@ public abstract partial class Request
     // the empty one (RFC 1952 header with OS "unknown", an empty final deflate block, CRC-32 0, size 0).
     private static readonly byte[] EmptyGZipMember = [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 0xFF, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
+    // Under FastCGI a transport write becomes one FCGI_STDOUT record (up to 64 KiB): the head and the start of the
+    // body share it, because mod_authnz_fcgi keeps only the body bytes of the record in which the headers end.
+    private const int MaxBodyWithHead = 32 * 1024;
+
     private byte[] _buffer = [];
     private int _bufferLength;
     private int _position;
@@ -47,11 +51,24 @@ public abstract partial class Request
         }
     }
 
-    /// <summary>The encoding <see cref="Write(string)"/> uses (the seed's <c>set_encoding</c>). Default UTF-8.</summary>
+    /// <summary>
+    /// The encoding <see cref="Write(string)"/> uses (jonpy's <c>set_encoding</c>). Default UTF-8. While the headers
+    /// are not sent, the default <c>Content-Type</c> follows it: <c>text/html; charset=iso-8859-1</c> for Latin-1.
+    /// </summary>
     public Encoding OutputEncoding
     {
         get => _outputEncoding;
-        set => _outputEncoding = value ?? throw new ArgumentNullException(nameof(value));
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            var index = IndexOf("Content-Type");
+            if (!HeadersSent && index >= 0 && _headers[index].Value == DefaultContentTypeFor(_outputEncoding))
+            {
+                _headers[index] = new(_headers[index].Key, DefaultContentTypeFor(value));
+            }
+
+            _outputEncoding = value;
+        }
     }
 
     /// <summary>
@@ -125,7 +142,9 @@ public abstract partial class Request
         {
             if (!HeadersSent)
             {
-                SendHeaders();
+                var withHead = SendHeaders(data);
+                _sentBodyBytes += withHead;
+                data = data[withHead..];
             }
 
             WriteBody(data);
@@ -171,7 +190,9 @@ public abstract partial class Request
         {
             if (!HeadersSent)
             {
-                await SendHeadersAsync(cancellationToken).ConfigureAwait(false);
+                var withHead = await SendHeadersAsync(data, cancellationToken).ConfigureAwait(false);
+                _sentBodyBytes += withHead;
+                data = data[withHead..];
             }
 
             await WriteBodyAsync(data, cancellationToken).ConfigureAwait(false);
@@ -188,7 +209,7 @@ public abstract partial class Request
     public void OutputHeaders()
     {
         CheckHeadersNotSent(nameof(OutputHeaders));
-        Guard(() => SendHeaders());
+        Guard(() => SendHeaders([]));
     }
 
     /// <summary>Sends the headers now.</summary>
@@ -196,7 +217,7 @@ public abstract partial class Request
     public ValueTask OutputHeadersAsync(CancellationToken cancellationToken = default)
     {
         CheckHeadersNotSent(nameof(OutputHeadersAsync));
-        return GuardAsync(SendHeadersAsync, cancellationToken);
+        return GuardAsync(async ct => await SendHeadersAsync(ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false), cancellationToken);
     }
 
     /// <summary>
@@ -348,8 +369,37 @@ public abstract partial class Request
         _bufferLength = 0;
         _position = 0;
         SetStatus(status);
-        SetHeader("Content-Type", DefaultContentType);
+        SetHeader("Content-Type", DefaultContentTypeFor(_outputEncoding));
         Write(ErrorPage.Render(status, ReasonPhrases.For(status), showDetails ? exception.ToString() : null));
+    }
+
+    /// <summary>
+    /// Ends a response that failed after part of it was sent, so that the web server sees it incomplete rather than
+    /// complete. By default the same as <see cref="TransportCompleteAsync"/>: a CGI response has no other end than
+    /// the process's.
+    /// </summary>
+    protected virtual ValueTask TransportFailAsync(CancellationToken cancellationToken) => TransportCompleteAsync(cancellationToken);
+
+    /// <summary>
+    /// Ends the response as failed (<see cref="TransportFailAsync"/>) after the handler threw once part of it was
+    /// sent; later writes are a <see cref="SequencingException"/>, as after <see cref="Close"/>.
+    /// </summary>
+    internal async ValueTask FailAsync()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        try
+        {
+            await TransportFailAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            Abort(AbortReason.ConnectionLost);
+        }
     }
 
     /// <summary>Writes body bytes to the transport; it may hold them until <see cref="TransportFlush"/>.</summary>
@@ -388,14 +438,10 @@ public abstract partial class Request
 
     private void SendHeadersAndBuffer()
     {
-        if (!HeadersSent)
-        {
-            SendHeaders();
-        }
-
+        var withHead = HeadersSent ? 0 : SendHeaders(_buffer.AsSpan(0, _bufferLength));
         if (_bufferLength > 0)
         {
-            WriteBody(_buffer.AsSpan(0, _bufferLength));
+            WriteBody(_buffer.AsSpan(withHead, _bufferLength - withHead));
             _sentBodyBytes += _bufferLength;
             _bufferLength = 0;
             _position = 0;
@@ -404,26 +450,25 @@ public abstract partial class Request
 
     private async ValueTask SendHeadersAndBufferAsync(CancellationToken cancellationToken)
     {
-        if (!HeadersSent)
-        {
-            await SendHeadersAsync(cancellationToken).ConfigureAwait(false);
-        }
-
+        var withHead = HeadersSent ? 0 : await SendHeadersAsync(_buffer.AsMemory(0, _bufferLength), cancellationToken).ConfigureAwait(false);
         if (_bufferLength > 0)
         {
-            await WriteBodyAsync(_buffer.AsMemory(0, _bufferLength), cancellationToken).ConfigureAwait(false);
+            await WriteBodyAsync(_buffer.AsMemory(withHead, _bufferLength - withHead), cancellationToken).ConfigureAwait(false);
             _sentBodyBytes += _bufferLength;
             _bufferLength = 0;
             _position = 0;
         }
     }
 
-    private void SendHeaders()
+    /// <summary>Sends the head with the start of <paramref name="body"/> in one write; returns how many body bytes went.</summary>
+    private int SendHeaders(ReadOnlySpan<byte> body)
     {
-        var block = PrepareHeaders();
+        var block = PrepareHeaders(body.Length);
         try
         {
+            var withHead = AppendBodyToHead(ref block, body);
             TransportWrite(block.WrittenSpan);
+            return withHead;
         }
         finally
         {
@@ -431,26 +476,43 @@ public abstract partial class Request
         }
     }
 
-    private async ValueTask SendHeadersAsync(CancellationToken cancellationToken)
+    private async ValueTask<int> SendHeadersAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
-        var block = PrepareHeaders();
+        var block = PrepareHeaders(body.Length);
         try
         {
+            var withHead = AppendBodyToHead(ref block, body.Span);
             await TransportWriteAsync(block.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            return withHead;
         }
         finally
         {
             block.Dispose();
         }
+    }
+
+    /// <summary>Copies up to <see cref="MaxBodyWithHead"/> bytes of an uncompressed body after the head.</summary>
+    private int AppendBodyToHead(ref PooledBufferWriter block, ReadOnlySpan<byte> body)
+    {
+        var count = _discardBody || _gzip is not null ? 0 : Math.Min(body.Length, MaxBodyWithHead);
+        if (count > 0)
+        {
+            body[..count].CopyTo(block.GetSpan(count));
+            block.Advance(count);
+        }
+
+        return count;
     }
 
     /// <summary>
-    /// Applies the CGI response rules and gzip negotiation, marks the headers sent, and serialises them.
+    /// Applies the CGI response rules and gzip negotiation, marks the headers sent, and serialises them, Status
+    /// first: lighttpd reads an authorizer's headers that come before its Status as those of a grant, and drops them.
     /// </summary>
-    private PooledBufferWriter PrepareHeaders()
+    /// <param name="bodyLength">The body bytes known so far (0 when the headers go out first).</param>
+    private PooledBufferWriter PrepareHeaders(int bodyLength)
     {
         var location = GetHeader("Location");
-        if (location is not null && location.StartsWith('/') && !location.StartsWith("//", StringComparison.Ordinal))
+        if (location is not null && IsLocalRedirect(location, bodyLength))
         {
             // RFC 3875 section 6.2.2: a local redirect response is the Location field alone, with no body.
             _headers.RemoveAll(h => !IsName(h, "Location"));
@@ -458,7 +520,7 @@ public abstract partial class Request
         }
         else if (location is not null && GetHeader("Status") is null)
         {
-            // RFC 3875 section 6.2.3: a client redirect response carries Status 302.
+            // RFC 3875 sections 6.2.3 and 6.2.4: a client redirect; 302 Found unless the application set a status.
             _headers.Insert(0, new("Status", "302 Found"));
         }
 
@@ -467,8 +529,39 @@ public abstract partial class Request
             NegotiateGZip();
         }
 
+        var status = IndexOf("Status");
+        if (status > 0)
+        {
+            var header = _headers[status];
+            _headers.RemoveAt(status);
+            _headers.Insert(0, header);
+        }
+
         HeadersSent = true;
         return HeaderBlock.Serialize(_headers);
+    }
+
+    /// <summary>
+    /// Whether the response is a local redirect (RFC 3875 section 6.2.2): a Location path and nothing else. A Status,
+    /// a header other than Location and Content-Type (which labels no body), or a body make it a client redirect,
+    /// passed on as written.
+    /// </summary>
+    private bool IsLocalRedirect(string location, int bodyLength)
+    {
+        if (bodyLength > 0 || !location.StartsWith('/') || location.StartsWith("//", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        foreach (var header in _headers)
+        {
+            if (!IsName(header, "Location") && !IsName(header, "Content-Type"))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private void NegotiateGZip()

@@ -90,6 +90,14 @@ internal sealed class ConnectionOutput(PipeWriter writer)
         }
     }
 
+    /// <summary>Sends nothing more: later writes fail as on a closed connection.</summary>
+    public async ValueTask CloseAsync()
+    {
+        await _lock.WaitAsync().ConfigureAwait(false);
+        _failed = true;
+        _lock.Release();
+    }
+
     /// <summary>Refuses a request with END_REQUEST and a protocol status (spec 5.5).</summary>
     public ValueTask RefuseAsync(ushort requestId, ProtocolStatus status) => WriteAndFlushAsync(
         (requestId, status),

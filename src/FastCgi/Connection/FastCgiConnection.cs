@@ -29,19 +29,27 @@ internal sealed class FastCgiConnection
     private bool _stopRequested;
 
     private readonly Action _abortTransport;
+    private readonly Action _resetTransport;
     private readonly long _openedAt = Environment.TickCount64;
     private long _readStartedAt;
     private volatile bool _readPending;
     private bool _begun;
     private int _timedOut;
 
-    public FastCgiConnection(PipeReader input, PipeWriter output, ServerContext server, long id, Action abortTransport)
+    /// <param name="input">What the web server sends.</param>
+    /// <param name="output">Where the records go.</param>
+    /// <param name="server">The server's options, handlers and limits.</param>
+    /// <param name="id">The connection's id in the log.</param>
+    /// <param name="abortTransport">Closes the transport (a timeout).</param>
+    /// <param name="resetTransport">Closes the transport abortively, a TCP reset (a response failed half-way); by default as <paramref name="abortTransport"/>.</param>
+    public FastCgiConnection(PipeReader input, PipeWriter output, ServerContext server, long id, Action abortTransport, Action? resetTransport = null)
     {
         _input = input;
         Output = new ConnectionOutput(output);
         _server = server;
         _id = id;
         _abortTransport = abortTransport;
+        _resetTransport = resetTransport ?? abortTransport;
     }
 
     public ConnectionOutput Output { get; }
@@ -505,6 +513,36 @@ internal sealed class FastCgiConnection
             }
         }
     }
+
+    /// <summary>
+    /// Ends a request whose response failed after part of it was sent: what it wrote is sent, then the connection
+    /// closes without END_REQUEST, the only way FastCGI has to tell the web server a response is incomplete (spec 5.5
+    /// has no status for it). The other requests on the connection are aborted, as when the connection is lost.
+    /// A web server that asked to keep the connection (FCGI_KEEP_CONN) takes a close as a failure; one that did not
+    /// expects the application to close after each response (spec 5.1), so that close is a reset instead.
+    /// </summary>
+    public async ValueTask FailRequestAsync(RequestContext context)
+    {
+        try
+        {
+            await Output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            await Output.CloseAsync().ConfigureAwait(false);
+            _closing = true;
+            AbortAll(AbortReason.ConnectionLost, completeInput: false);
+            if (!context.KeepConnection)
+            {
+                _resetTransport();
+            }
+
+            _input.CancelPendingRead();
+        }
+    }
+
+    /// <summary>Logs what a request wrote to its error stream after its END_REQUEST, which may carry nothing more.</summary>
+    public void LogErrorAfterEnd(ushort requestId, string message) => Log.ErrorAfterEnd(_server.Logger, _id, requestId, message.TrimEnd('\n'));
 
     /// <summary>
     /// Takes the request off the connection, once. Returns whether this call did it, and whether the connection

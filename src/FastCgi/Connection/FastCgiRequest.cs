@@ -16,6 +16,7 @@ public class FastCgiRequest : Request
     private Stream? _body;
     private Stream? _data;
     private bool _stderrUsed;
+    private bool _ended;
 
     internal FastCgiRequest(RequestContext context, ConnectionOutput output)
     {
@@ -62,12 +63,29 @@ public class FastCgiRequest : Request
     protected override void TransportComplete() => TransportCompleteAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
 
     /// <inheritdoc />
-    protected override ValueTask TransportCompleteAsync(CancellationToken cancellationToken) =>
-        _context.Connection.EndRequestAsync(_context, _stderrUsed, AppStatus);
+    protected override ValueTask TransportCompleteAsync(CancellationToken cancellationToken)
+    {
+        _ended = true;
+        return _context.Connection.EndRequestAsync(_context, _stderrUsed, AppStatus);
+    }
+
+    /// <summary>Closes the connection without END_REQUEST: see <see cref="FastCgiConnection.FailRequestAsync"/>.</summary>
+    protected override ValueTask TransportFailAsync(CancellationToken cancellationToken)
+    {
+        _ended = true;
+        return _context.Connection.FailRequestAsync(_context);
+    }
 
     /// <inheritdoc />
     protected override void TransportWriteError(string message)
     {
+        if (_ended)
+        {
+            // Nothing of a request may follow its END_REQUEST (spec 5.5), and its id may already be another request's.
+            _context.Connection.LogErrorAfterEnd(_context.RequestId, message);
+            return;
+        }
+
         _stderrUsed = true;
         _output.WriteStream(RecordType.Stderr, _context.RequestId, Encoding.UTF8.GetBytes(message));
         _output.Flush();

@@ -41,4 +41,7 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Information, "Signal {Signal}: {Action}")]
     public static partial void SignalReceived(ILogger logger, string signal, string action);
+
+    [LoggerMessage(15, LogLevel.Warning, "Connection {ConnectionId} request {RequestId} wrote to its error log after it ended: {Message}")]
+    public static partial void ErrorAfterEnd(ILogger logger, long connectionId, ushort requestId, string message);
 }

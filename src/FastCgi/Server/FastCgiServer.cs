@@ -229,7 +229,7 @@ public sealed class FastCgiServer
             // Large reads: a 64 KiB STDIN record arrives in one or two receives instead of four or more.
             var input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
             _output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
-            Connection = new FastCgiConnection(input, _output, context, id, socket.Dispose);
+            Connection = new FastCgiConnection(input, _output, context, id, socket.Dispose, () => Reset(socket));
             Log.ConnectionOpened(context.Logger, id, socket.RemoteEndPoint?.ToString() ?? "unix");
         }
 
@@ -238,6 +238,24 @@ public sealed class FastCgiServer
         public FastCgiConnection Connection { get; }
 
         public Task Completion => _completion.Task;
+
+        /// <summary>
+        /// Closes abortively: with a zero linger time the close sends a TCP reset, which a web server reads as a failed
+        /// response even where it takes a plain close for the end of one.
+        /// </summary>
+        private static void Reset(Socket socket)
+        {
+            try
+            {
+                socket.LingerState = new LingerOption(true, 0);
+            }
+            catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+            {
+                // Closed already, or not a socket that lingers: a plain close is all there is.
+            }
+
+            socket.Dispose();
+        }
 
         /// <summary>
         /// Closes gently: the web server may still be sending the end of a request we already answered (Apache

@@ -192,7 +192,7 @@ public sealed class HandlerTests
         await HandlerRunner.RunAsync(handler, request);
 
         Assert.Equal([exception], handler.Reported);
-        Assert.Equal("Content-Type: text/html; charset=utf-8\r\nStatus: 503 Service Unavailable\r\n\r\ncustom", request.OutputText);
+        Assert.Equal("Status: 503 Service Unavailable\r\nContent-Type: text/html; charset=utf-8\r\n\r\ncustom", request.OutputText);
         Assert.Equal("", request.ErrorLog);
     }
 

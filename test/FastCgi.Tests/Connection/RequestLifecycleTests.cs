@@ -83,6 +83,90 @@ public sealed class RequestLifecycleTests
         Assert.Equal("Content-Type: text/html; charset=utf-8\r\n\r\nasync", Encoding.ASCII.GetString((await async.ReadResponseAsync(1)).Stdout));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Error_output_after_Close_goes_to_the_logger_and_nothing_follows_END_REQUEST(bool throws)
+    {
+        var done = new TaskCompletionSource();
+        var logs = new CapturingLoggerFactory();
+        await using var connection = new InMemoryConnection(() => new LateWriter(throws, done), new FastCgiServerOptions { LoggerFactory = logs });
+        await connection.SendAsync(Request(1, Environ("/late"), []));
+        var (stdout, end) = await connection.ReadResponseAsync(1);
+        Assert.Equal("Content-Type: text/plain\r\n\r\ndone", Encoding.ASCII.GetString(stdout));
+        Assert.Equal(new byte[8], end);
+
+        // FCGI_STDERR after END_REQUEST would belong to no request (or to the next one with the same id).
+        await done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Empty(connection.TakeAvailableRecords());
+        Assert.Contains(logs.Lines, line => line.Contains("request 1 wrote to its error log after it ended", StringComparison.Ordinal)
+            && line.Contains(throws ? "late failure" : "late message", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_handler_that_fails_after_output_was_sent_ends_the_connection_without_END_REQUEST()
+    {
+        var started = new TaskCompletionSource();
+        var seen = new TaskCompletionSource<AbortReason>();
+        await using var connection = new InMemoryConnection(
+            () => new Router(new WaitingHandler(started, seen), new FailingStreamer()),
+            new FastCgiServerOptions { ThreadingLevel = ThreadingLevel.Multiplexed });
+        await connection.SendAsync(Request(2, Environ("/wait"), []));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await connection.SendAsync(Request(1, Environ("/fail"), []));
+
+        // The connection ends though the web server keeps its side open: nginx then sees a failed response, not a
+        // complete one; the other request on the connection is aborted as by a lost connection.
+        await connection.Run.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(AbortReason.ConnectionLost, await seen.Task.WaitAsync(TimeSpan.FromSeconds(5)));
+        var records = connection.TakeAvailableRecords();
+        Assert.Equal(
+            [(Stdout, 1, "Content-Type: application/octet-stream\r\n\r\n"), (Stdout, 1, "partial"), (Stderr, 1, "")],
+            records.Select(r => (r.Type, (int)r.RequestId, r.Type == Stdout ? Encoding.ASCII.GetString(r.Content) : "")));
+        Assert.Contains("half-way failure", Encoding.UTF8.GetString(records[2].Content), StringComparison.Ordinal);
+    }
+
+    private sealed class LateWriter(bool throws, TaskCompletionSource done) : Handler
+    {
+        public override void Process(Request request)
+        {
+            request.SetHeader("Content-Type", "text/plain");
+            request.Write("done");
+            request.Close();
+            if (throws)
+            {
+                throw new InvalidOperationException("late failure");
+            }
+
+            request.Error("late message");
+            done.SetResult();
+        }
+
+        public override void Traceback(Request request, Exception exception)
+        {
+            base.Traceback(request, exception);
+            done.SetResult();
+        }
+    }
+
+    private sealed class FailingStreamer : Handler
+    {
+        public override async ValueTask ProcessAsync(Request request, CancellationToken cancellationToken)
+        {
+            request.SetHeader("Content-Type", "application/octet-stream");
+            request.Buffering = false;
+            await request.WriteAsync("partial"u8.ToArray(), cancellationToken);
+            throw new InvalidOperationException("half-way failure");
+        }
+    }
+
+    /// <summary>Picks the handler by the request path: /wait or /fail.</summary>
+    private sealed class Router(Handler wait, Handler fail) : Handler
+    {
+        public override ValueTask ProcessAsync(Request request, CancellationToken cancellationToken) =>
+            (request.GetEnvironment("REQUEST_URI") == "/wait" ? wait : fail).ProcessAsync(request, cancellationToken);
+    }
+
     private sealed class WaitingHandler(TaskCompletionSource started, TaskCompletionSource<AbortReason> seen) : Handler
     {
         public override async ValueTask ProcessAsync(Request request, CancellationToken cancellationToken)

@@ -21,6 +21,20 @@ public sealed class CgiEndToEndTests
         Assert.Equal(0, result.ExitCode);
     }
 
+    [Theory]
+    [InlineData("to=/new/place", "Location: /new/place\r\n\r\n")]
+    [InlineData("to=/new/place&code=301", "Status: 301 Moved Permanently\r\nContent-Type: text/html; charset=utf-8\r\nLocation: /new/place\r\n\r\n")]
+    [InlineData("to=/home&cookie=session", "Status: 302 Found\r\nContent-Type: text/html; charset=utf-8\r\nLocation: /home\r\nSet-Cookie: session=1\r\n\r\n")]
+    [InlineData("to=http://example.com/", "Status: 302 Found\r\nContent-Type: text/html; charset=utf-8\r\nLocation: http://example.com/\r\n\r\n")]
+    public async Task Redirect_is_local_only_when_the_Location_path_comes_alone(string query, string expected)
+    {
+        // RFC 3875 section 6.2.2: a local redirect is a Location path and nothing else; with a status, a cookie or
+        // an absolute URL it is a client redirect (6.2.3, 6.2.4), passed on as written, 302 unless a status was set.
+        var result = await CgiRun.RunAsync(FcgiTestClient.Environ("/cgi-bin/echo/redirect?" + query));
+        Assert.Equal(expected, result.Text);
+        Assert.Equal(0, result.ExitCode);
+    }
+
     [Fact]
     public async Task Get_echo_with_a_query()
     {

@@ -261,7 +261,7 @@ public sealed class FastCgiProtocolTests
         var granted = await client.RequestAsync(1, Environ("/private", extra: new Dictionary<string, string> { ["HTTP_AUTHORIZATION"] = "Bearer letmein" }), null, role: 2);
         Assert.Equal("Status: 200 OK\r\nVariable-AUTH_USER: alice\r\n\r\n", granted.Text);
         var denied = await client.RequestAsync(2, Environ("/private", extra: new Dictionary<string, string> { ["HTTP_AUTHORIZATION"] = "Bearer nope" }), null, role: 2);
-        Assert.Equal("Content-Type: text/plain\r\nStatus: 403 Forbidden\r\n\r\nforbidden\n", denied.Text);
+        Assert.Equal("Status: 403 Forbidden\r\nContent-Type: text/plain\r\n\r\nforbidden\n", denied.Text);
     }
 
     [Fact]
@@ -271,7 +271,7 @@ public sealed class FastCgiProtocolTests
         await using var client = await server.ConnectAsync();
         await client.SendAsync([.. Begin(1, role: 2), .. FcgiTestClient.Stream(Params, 1, NameValues(Environ("/x")))]);
         var response = await client.ReadResponseAsync(1);
-        Assert.Equal("Content-Type: text/plain\r\nStatus: 403 Forbidden", response.Head);
+        Assert.Equal("Status: 403 Forbidden\r\nContent-Type: text/plain", response.Head);
     }
 
     [Theory]

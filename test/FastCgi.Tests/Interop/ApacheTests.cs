@@ -147,3 +147,128 @@ public sealed class ApacheFcgidTests(ApacheFcgidFixture fixture) : ResponderCont
         Assert.Equal("text/html; charset=iso-8859-1", denied.Content.Headers.ContentType?.ToString());
     }
 }
+
+/// <summary>
+/// Apache mod_authnz_fcgi asking the echo sample (spawn-fcgi, TCP) as an authorizer in front of static files and in
+/// front of the echo sample as a responder: docs/snippets/apache-authnz-fcgi.conf. Test-only, the libfcgi C authorizer
+/// guards /native/VARIANT/, once per way of writing its denial.
+/// </summary>
+public sealed class ApacheAuthnzFixture : IAsyncLifetime
+{
+    private static readonly string[] Variants = [NativeAuthorizer.OneRecord, NativeAuthorizer.TypeFirst, NativeAuthorizer.SplitBody];
+    private readonly List<NativeAuthorizer> _natives = [];
+    private ApacheServer? _apache;
+    private EchoServer? _app;
+
+    internal ApacheServer Apache => _apache!;
+
+    internal EchoServer App => _app!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _app = await EchoServer.StartAsync(["--threading-level", "2"], tcp: true);
+        var extra = new System.Text.StringBuilder();
+        foreach (var variant in Variants)
+        {
+            var native = await NativeAuthorizer.StartAsync(variant);
+            _natives.Add(native);
+            var provider = "native_" + variant.Replace('-', '_');
+            extra.Append($$"""
+                AuthnzFcgiDefineProvider authn {{provider}} fcgi://127.0.0.1:{{WebServerProcess.Text(native.Port)}}/
+                <Location /native/{{variant}}/>
+                    AuthType Bearer
+                    AuthName "native"
+                    CGIPassAuth On
+                    AuthnzFcgiCheckAuthnProvider {{provider}} Authoritative On RequireBasicAuth Off UserExpr "%{reqenv:AUTH_USER}"
+                    Require valid-user
+                </Location>
+
+                """);
+        }
+
+        _apache = await ApacheServer.StartAsync(
+            ["apache-authnz-fcgi.conf"],
+            new Dictionary<string, string> { ["127.0.0.1:9000"] = App.EndPoint.ToString()! },
+            extra.ToString());
+        foreach (var folder in Variants.Select(variant => "www/native/" + variant).Append("www/private"))
+        {
+            Directory.CreateDirectory(Apache.PathIn(folder));
+            File.WriteAllText(Apache.PathIn(folder + "/secret.txt"), "the secret\n");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_apache is not null)
+        {
+            await _apache.DisposeAsync();
+        }
+
+        foreach (var native in _natives)
+        {
+            await native.DisposeAsync();
+        }
+
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+}
+
+public sealed class ApacheAuthnzTests(ApacheAuthnzFixture fixture) : IClassFixture<ApacheAuthnzFixture>
+{
+    [Theory]
+    [InlineData("private/secret.txt")]
+    [InlineData($"native/{NativeAuthorizer.OneRecord}/secret.txt")]
+    public async Task Authorizer_in_front_of_a_static_file(string path)
+    {
+        using var client = Http.Client(fixture.Apache.BaseUri);
+        using var denied = await client.GetAsync(path, TestContext.Current.CancellationToken);
+        await AssertDeniedAsync(denied);
+
+        client.DefaultRequestHeaders.Authorization = new("Bearer", "letmein");
+        using var granted = await client.GetAsync(path, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, granted.StatusCode);
+        Assert.Equal("text/plain", granted.Content.Headers.ContentType?.ToString());
+        Assert.Equal("the secret\n", await granted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Authorizer_in_front_of_the_responder_passes_the_user_on()
+    {
+        using var client = Http.Client(fixture.Apache.BaseUri);
+        using var denied = await client.GetAsync("secure/echo", TestContext.Current.CancellationToken);
+        await AssertDeniedAsync(denied);
+
+        client.DefaultRequestHeaders.Authorization = new("Bearer", "letmein");
+        using var granted = await client.GetAsync("secure/echo?x=1", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, granted.StatusCode);
+        var json = await Http.JsonAsync(granted);
+        Assert.Equal("""{"x":"1"}""", json.GetProperty("params").GetRawText());
+        var environ = ResponderContract.Environ(json);
+        Assert.Equal("alice", Http.Text(environ, "REMOTE_USER"));
+        Assert.Equal("alice", Http.Text(environ, "AUTH_USER"));
+        Assert.Equal("Bearer letmein", Http.Text(environ, "HTTP_AUTHORIZATION"));
+    }
+
+    [Fact]
+    public async Task A_body_in_a_record_after_the_headers_is_replaced_by_Apaches_page()
+    {
+        // mod_authnz_fcgi keeps only the body bytes that came in the FCGI_STDOUT record where the headers ended: the
+        // libfcgi authorizer that flushes its headers first gets Apache's own 403 page. So the body shares the record.
+        using var client = Http.Client(fixture.Apache.BaseUri);
+        using var denied = await client.GetAsync($"native/{NativeAuthorizer.SplitBody}/secret.txt", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        Assert.Contains("<title>403 Forbidden</title>", await denied.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
+
+    private static async Task AssertDeniedAsync(HttpResponseMessage denied)
+    {
+        // The authorizer's status and body reach the client; Apache sends a custom error body as its own error pages,
+        // labelled text/html; charset=iso-8859-1, whatever Content-Type the authorizer gave.
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        Assert.Equal("text/html; charset=iso-8859-1", denied.Content.Headers.ContentType?.ToString());
+        Assert.Equal("forbidden\n", await denied.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+}

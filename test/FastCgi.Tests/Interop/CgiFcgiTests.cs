@@ -55,7 +55,7 @@ public sealed class CgiFcgiTests : IAsyncLifetime
     public async Task Unknown_action_is_404()
     {
         var result = await RunAsync(FcgiTestClient.Environ("/app/nothing-here"));
-        Assert.Equal("Content-Type: text/plain\r\nStatus: 404 Not Found\r\n\r\nnot found\n", result.Text);
+        Assert.Equal("Status: 404 Not Found\r\nContent-Type: text/plain\r\n\r\nnot found\n", result.Text);
     }
 
     [Fact]

@@ -6,7 +6,8 @@ namespace FastCgi.Tests.Interop;
 
 /// <summary>
 /// lighttpd mod_fastcgi spawning the echo sample itself (bin-path; its listening socket on fd 0):
-/// docs/snippets/lighttpd-fastcgi.conf, a responder with 2 processes and two authorizers.
+/// docs/snippets/lighttpd-fastcgi.conf, a responder with 2 processes and two authorizers; and, test-only, the libfcgi
+/// C authorizer in front of static files under /native/VARIANT/, once per way of writing its denial.
 /// </summary>
 public sealed class LighttpdFixture : ResponderFixture
 {
@@ -18,9 +19,24 @@ public sealed class LighttpdFixture : ResponderFixture
 
     public override async ValueTask InitializeAsync()
     {
-        _lighttpd = await LighttpdServer.StartAsync("lighttpd-fastcgi.conf");
-        Directory.CreateDirectory(Lighttpd.PathIn("www/private"));
-        File.WriteAllText(Lighttpd.PathIn("www/private/secret.txt"), "the secret\n");
+        var native = await NativeAuthorizer.ExecutableAsync();
+        string[] variants = [NativeAuthorizer.OneRecord, NativeAuthorizer.TypeFirst, NativeAuthorizer.SplitBody];
+        var authorizers = string.Join(",\n", variants.Select(variant => $$"""
+                "/native/{{variant}}/" => ((
+                    "mode" => "authorizer",
+                    "socket" => "/run/echo/native-{{variant}}.sock",
+                    "bin-path" => "{{native}} {{variant}}",
+                    "docroot" => "/srv/www",
+                    "check-local" => "disable",
+                ))
+            """));
+        _lighttpd = await LighttpdServer.StartAsync("lighttpd-fastcgi.conf", $"fastcgi.server += (\n{authorizers}\n)");
+        foreach (var folder in variants.Select(variant => "www/native/" + variant).Append("www/private"))
+        {
+            Directory.CreateDirectory(Lighttpd.PathIn(folder));
+            File.WriteAllText(Lighttpd.PathIn(folder + "/secret.txt"), "the secret\n");
+        }
+
         AppUri = new Uri(Lighttpd.BaseUri, "app/");
     }
 
@@ -98,11 +114,39 @@ public sealed class LighttpdTests(LighttpdFixture fixture) : ResponderContract(f
         Assert.Equal("/secure/echo?x=1", Http.Text(environ, "REQUEST_URI"));
     }
 
-    private static void AssertForbidden(HttpResponseMessage denied)
+    [Theory]
+    [InlineData(NativeAuthorizer.OneRecord)]
+    [InlineData(NativeAuthorizer.SplitBody)]
+    public async Task The_libfcgi_authorizer_denies_and_grants_the_same(string variant)
     {
-        // The authorizer's 403 and body reach the client, but lighttpd drops its Content-Type header.
+        using var client = Http.Client(fixture.Lighttpd.BaseUri);
+        using var denied = await client.GetAsync($"native/{variant}/secret.txt", TestContext.Current.CancellationToken);
+        AssertForbidden(denied);
+        Assert.Equal("forbidden\n", await denied.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+
+        client.DefaultRequestHeaders.Authorization = new("Bearer", "letmein");
+        using var granted = await client.GetAsync($"native/{variant}/secret.txt", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, granted.StatusCode);
+        Assert.Equal("the secret\n", await granted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Headers_an_authorizer_sends_before_its_Status_are_dropped()
+    {
+        // lighttpd reads an authorizer's headers as those of a 200 (whose headers it keeps to itself) until a Status
+        // says otherwise: the libfcgi authorizer that writes Content-Type first loses it. So Status goes first.
+        using var client = Http.Client(fixture.Lighttpd.BaseUri);
+        using var denied = await client.GetAsync($"native/{NativeAuthorizer.TypeFirst}/secret.txt", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
         Assert.Null(denied.Content.Headers.ContentType);
+        Assert.Equal("forbidden\n", await denied.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    private static void AssertForbidden(HttpResponseMessage denied)
+    {
+        // The authorizer's denial reaches the client as written: status, Content-Type and body.
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        Assert.Equal("text/plain", denied.Content.Headers.ContentType?.ToString());
         Assert.Equal(10, denied.Content.Headers.ContentLength);
     }
 }

@@ -89,6 +89,30 @@ public sealed class NginxTcpTests(NginxTcpFixture fixture) : ResponderContract(f
         Assert.InRange(TcpConnections.EstablishedTo(port), 1, 16);
     }
 
+    [Theory]
+    [InlineData("redirect?to=/new/place&code=301", HttpStatusCode.MovedPermanently, null)]
+    [InlineData("redirect?to=/new/place&cookie=session", HttpStatusCode.Found, "session=1")]
+    public async Task A_redirect_with_a_status_or_a_cookie_reaches_the_client_as_written(string path, HttpStatusCode status, string? cookie)
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = fixture.AppUri };
+        using var response = await client.GetAsync(path, TestContext.Current.CancellationToken);
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal(new Uri("/new/place", UriKind.Relative), response.Headers.Location);
+        string[] expectedCookies = cookie is null ? [] : [cookie];
+        Assert.Equal(expectedCookies, response.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : []);
+        Assert.Equal("", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task A_handler_that_fails_half_way_gives_the_client_a_truncated_response()
+    {
+        // With fastcgi_keep_conn on, the application closes the connection without END_REQUEST: nginx ends the chunked
+        // body without its last chunk, so the client knows the response is incomplete.
+        using var client = Client();
+        Assert.Equal(1000, await FailingHalfWay.ReadUntilTheErrorAsync(client));
+        Assert.Contains("upstream prematurely closed", await fixture.Nginx.WaitForErrorLogAsync("upstream prematurely closed"), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Unbuffered_request_body_is_not_spooled_to_disk()
     {
@@ -106,6 +130,17 @@ public sealed class NginxUnixTests(NginxUnixFixture fixture) : ResponderContract
     protected override (string?, string?, string?) ExpectedPaths => ("/app/sub/echo", null, "/app/sub/echo?x=1");
 
     protected override (string?, string?) ExpectedHostAndLength(string hostAndPort) => ("127.0.0.1", "");
+
+    [Fact]
+    public async Task A_handler_that_fails_half_way_over_a_Unix_socket_without_keep_conn_looks_complete()
+    {
+        // Without FCGI_KEEP_CONN the application closes after every response (spec 5.1), and a Unix socket has no reset:
+        // nginx takes the close for the end of the response. Use fastcgi_keep_conn on, or TCP, to let clients know.
+        using var client = Client();
+        using var response = await client.GetAsync("error?after=1000", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1000, (await response.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken)).Length);
+    }
 
     [Fact]
     public async Task Buffered_request_body_is_spooled_to_disk_first()
@@ -154,6 +189,17 @@ public sealed class NginxClientAbortTests
     }
 
     [Fact]
+    public async Task A_handler_that_fails_half_way_over_TCP_without_keep_conn_resets_the_connection()
+    {
+        // Without FCGI_KEEP_CONN a plain close would end the response as complete: the application resets instead.
+        await using var app = await EchoServer.StartAsync(["--threading-level", "1"], tcp: true);
+        await using var nginx = await NginxServer.StartAsync("nginx-unix.conf", new Dictionary<string, string> { ["unix:/run/echo/echo.sock"] = app.EndPoint.ToString()! });
+        using var client = Http.Client(new Uri(nginx.BaseUri, "app/"));
+        Assert.InRange(await FailingHalfWay.ReadUntilTheErrorAsync(client), 0, 1000);
+        Assert.Contains("Connection reset by peer", await nginx.WaitForErrorLogAsync("Connection reset by peer"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Client_gone_during_big_ends_the_handler()
     {
         const long bytes = 20L * 1024 * 1024 * 1024;
@@ -178,5 +224,26 @@ public sealed class NginxClientAbortTests
         using var hello = await client.GetAsync("hello", TestContext.Current.CancellationToken);
         Assert.Equal("Hello, world!\n", await hello.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         Assert.False(app.HasExited);
+    }
+}
+
+/// <summary>The echo sample's <c>error?after=1000</c>: 1000 bytes of an unbuffered body, then the handler throws.</summary>
+internal static class FailingHalfWay
+{
+    /// <summary>
+    /// Reads the response until the client's error for an incomplete body (any other end fails the test); returns how
+    /// many bytes came, each checked against the pattern.
+    /// </summary>
+    public static async Task<int> ReadUntilTheErrorAsync(HttpClient client)
+    {
+        using var response = await client.GetAsync("error?after=1000", HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await using var body = await response.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken);
+        var received = new MemoryStream();
+        var error = await Assert.ThrowsAsync<HttpIOException>(() => body.CopyToAsync(received, TestContext.Current.CancellationToken));
+        Assert.Equal(HttpRequestError.ResponseEnded, error.HttpRequestError);
+        var pattern = "0123456789abcdef"u8.ToArray();
+        Assert.All(received.ToArray().Select((b, i) => (b, i)), x => Assert.Equal(pattern[x.i % 16], x.b));
+        return (int)received.Length;
     }
 }

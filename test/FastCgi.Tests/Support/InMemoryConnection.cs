@@ -88,6 +88,25 @@ internal sealed class InMemoryConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>The whole records of the output available now, without waiting.</summary>
+    public List<(byte Type, ushort RequestId, byte[] Content)> TakeAvailableRecords()
+    {
+        var records = new List<(byte, ushort, byte[])>();
+        if (!_fromApp.Reader.TryRead(out var result))
+        {
+            return records;
+        }
+
+        var buffer = result.Buffer;
+        while (TryTakeRecord(ref buffer, out var type, out var id, out var content))
+        {
+            records.Add((type, id, content));
+        }
+
+        _fromApp.Reader.AdvanceTo(buffer.Start, buffer.End);
+        return records;
+    }
+
     /// <summary>Reads whatever output is available now, without waiting; returns its length.</summary>
     public long DrainAvailable()
     {

@@ -20,7 +20,9 @@ internal sealed class LighttpdServer : WebServerProcess
 
     public override string ErrorLogPath => PathIn("error.log");
 
-    public static async Task<LighttpdServer> StartAsync(string snippet)
+    /// <param name="snippet">The docs/snippets file to include.</param>
+    /// <param name="extra">Test-only directives appended to the config; <c>/run/echo</c> and <c>/srv/www</c> in them are replaced as in the snippet.</param>
+    public static async Task<LighttpdServer> StartAsync(string snippet, string extra = "")
     {
         var lighttpd = EchoApp.RequireTool("lighttpd", "lighttpd");
         var server = new LighttpdServer();
@@ -39,6 +41,7 @@ internal sealed class LighttpdServer : WebServerProcess
                 accesslog.filename = "{server.PathIn("access.log")}"
                 mimetype.assign = ( ".txt" => "text/plain" )
                 include "{server.PathIn("site.conf")}"
+                {extra.Replace("/run/echo", server.Folder, StringComparison.Ordinal).Replace("/srv/www", server.PathIn("www"), StringComparison.Ordinal)}
                 """);
             await RunAsync(lighttpd, "-tt", "-f", config);
             server.StartProcess(lighttpd, ["-D", "-f", config]);
