@@ -35,6 +35,7 @@ internal sealed class FastCgiConnection
     private volatile bool _readPending;
     private bool _begun;
     private int _timedOut;
+    private long _idleSince = Environment.TickCount64;
 
     public FastCgiConnection(PipeReader input, PipeWriter output, ServerContext server, long id, Action abortTransport)
     {
@@ -46,6 +47,44 @@ internal sealed class FastCgiConnection
     }
 
     public ConnectionOutput Output { get; }
+
+    /// <summary>When the connection last became idle (<see cref="Environment.TickCount64"/>); while busy, the maximum.</summary>
+    public long IdleSince
+    {
+        get
+        {
+            lock (_requestsLock)
+            {
+                return _inFlight > 0 || _closing ? long.MaxValue : _idleSince;
+            }
+        }
+    }
+
+    /// <summary>Whether <see cref="TryCloseIdle"/> closed the connection.</summary>
+    public bool Evicted { get; private set; }
+
+    /// <summary>
+    /// Closes the connection if no request is in flight on it, to make room for a new one at FCGI_MAX_CONNS. With
+    /// KEEP_CONN the web server owns the connection's lifetime (spec, Requests 4); this exception at the limit beats
+    /// leaving a new connection unserved, and web servers reconnect when a kept connection closes between requests.
+    /// </summary>
+    public bool TryCloseIdle()
+    {
+        lock (_requestsLock)
+        {
+            if (_inFlight > 0 || _closing)
+            {
+                return false;
+            }
+
+            _closing = true;
+            Evicted = true;
+        }
+
+        Log.Evicted(_server.Logger, _id);
+        _input.CancelPendingRead();
+        return true;
+    }
 
     /// <summary>Reads and dispatches records until the web server closes, a violation, or the server stops.</summary>
     public async Task RunAsync()
@@ -543,6 +582,7 @@ internal sealed class FastCgiConnection
         {
             if (--_inFlight == 0)
             {
+                _idleSince = Environment.TickCount64;
                 _requestsDone?.TrySetResult();
             }
         }

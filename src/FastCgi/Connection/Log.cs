@@ -41,4 +41,7 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Information, "Signal {Signal}: {Action}")]
     public static partial void SignalReceived(ILogger logger, string signal, string action);
+
+    [LoggerMessage(15, LogLevel.Information, "Connection {ConnectionId} closed while idle: FCGI_MAX_CONNS reached and a new connection waits")]
+    public static partial void Evicted(ILogger logger, long connectionId);
 }

@@ -17,9 +17,10 @@ public sealed class SchedulingTests
     public async Task A_new_connection_is_served_within_1_s_while_10000_idle_connections_are_open()
     {
         const int Idle = 10_000;
-        var descriptors = OpenFileLimit();
+        var descriptors = EchoServer.OpenFileLimitOf("self");
         Assert.True(descriptors > Idle + 1000, $"The test process may open {descriptors} files; it needs {Idle + 1000} (ulimit -n).");
         await using var server = await EchoServer.StartAsync();
+        Assert.True(server.OpenFileLimit() > Idle + 1000, $"The echo sample may open {server.OpenFileLimit()} files; it needs {Idle + 1000} (ulimit -n).");
         var rssBefore = server.RssBytes();
         var fdsBefore = server.OpenFileDescriptors();
         var idle = new List<Socket>(Idle);
@@ -79,6 +80,7 @@ public sealed class SchedulingTests
             Assert.Equal(Idle, idle.Count);
 
             var growth = server.RssBytes() - rssBefore;
+            TestContext.Current.TestOutputHelper?.WriteLine($"served in {served.ElapsedMilliseconds} ms; RSS +{growth >> 20} MB for {Idle} idle connections");
             Assert.True(growth < 100L * 1024 * 1024, $"RSS grew by {growth >> 20} MB for {Idle} idle connections.");
 
             // GET_VALUES tells the truth: the server holds every one of these connections at once.
@@ -128,6 +130,7 @@ public sealed class SchedulingTests
 
             var all = await responses;
             var elapsed = wall.ElapsedMilliseconds;
+            TestContext.Current.TestOutputHelper?.WriteLine($"forty blocking requests: {elapsed} ms; slowest hello {slowest} ms");
             Assert.All(all, response => Assert.Equal("blocked 1000\n", response.BodyText));
             Assert.True(elapsed < 1500, $"Forty requests blocking 1 s each took {elapsed} ms.");
             Assert.True(slowest < 100, $"A hello took {slowest} ms while they were blocked.");
@@ -154,13 +157,6 @@ public sealed class SchedulingTests
 
             await Task.Delay(25);
         }
-    }
-
-    /// <summary>The soft RLIMIT_NOFILE of this process, from /proc.</summary>
-    private static long OpenFileLimit()
-    {
-        var line = File.ReadLines("/proc/self/limits").First(l => l.StartsWith("Max open files", StringComparison.Ordinal));
-        return long.Parse(line["Max open files".Length..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[0], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static Dictionary<string, string> ParsePairs(byte[] content)

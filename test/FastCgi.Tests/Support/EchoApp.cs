@@ -189,6 +189,16 @@ internal sealed class EchoServer : IAsyncDisposable
         .GroupBy(target => target.StartsWith("socket:", StringComparison.Ordinal) ? "socket" : target)
         .Select(group => $"{group.Key} x{group.Count()}"));
 
+    /// <summary>The process's soft limit on open files (RLIMIT_NOFILE), from /proc.</summary>
+    public int OpenFileLimit() => OpenFileLimitOf(Pid);
+
+    /// <summary>The soft limit on open files of process <paramref name="pid"/> (or "self"), from /proc.</summary>
+    public static int OpenFileLimitOf(object pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/limits").First(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+        return int.Parse(line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>How many threads the process has, from /proc.</summary>
     public int Threads() => (int)ReadStatusKb("Threads");
 
