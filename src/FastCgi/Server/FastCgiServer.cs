@@ -64,12 +64,14 @@ public sealed class FastCgiServer
             return;
         }
 
+        ThreadPoolGuard.Start();
         try
         {
             await ServeAsync(listener, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
+            ThreadPoolGuard.Stop();
             listener.Dispose();
             if (Options.Listen is { } bound && bound.StartsWith("unix:", StringComparison.Ordinal))
             {
