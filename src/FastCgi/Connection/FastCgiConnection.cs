@@ -459,6 +459,7 @@ internal sealed class FastCgiConnection
     {
         context.Request = _server.Options.GZip ? new GZipFastCgiRequest(context, Output) : new FastCgiRequest(context, Output);
         context.Request.Limits = _server.Options.RequestLimits;
+        context.Request.ProcessOnHandlerThread = true;
         if (_server.Multiplexed && !_server.Options.InlineCompletions)
         {
             // The handler runs beside the read loop, which goes on with other requests' records.
