@@ -45,6 +45,8 @@ public sealed class HostileInputTests
     public async Task At_max_connections_a_new_connection_closes_the_one_idle_longest()
     {
         await using var server = await EchoServer.StartAsync(["--max-connections", "2"]);
+
+        await WaitUntilProbeClosedAsync(server);
         await using var silent = await server.ConnectAsync();
         await using var kept = await server.ConnectAsync();
         Assert.Equal("Hello, world!\n", (await kept.RequestAsync(1, Environ("/hello"))).BodyText);
@@ -58,6 +60,7 @@ public sealed class HostileInputTests
     public async Task At_max_connections_with_every_request_in_flight_a_new_connection_waits_for_one_to_close()
     {
         await using var server = await EchoServer.StartAsync(["--max-connections", "2"]);
+        await WaitUntilProbeClosedAsync(server);
         await using var first = await server.ConnectAsync();
         await using var second = await server.ConnectAsync();
         foreach (var (client, uri) in new[] { (first, "/slow?ms=1500"), (second, "/slow?ms=600000") })
@@ -370,6 +373,17 @@ public sealed class HostileInputTests
         await Task.Delay(300);
         Assert.False(server.HasExited);
         await AssertStillServesAsync(server);
+    }
+
+    /// <summary>Waits until the start-up probe's connection is gone, so that the next connections fill the limit.</summary>
+    private static async Task WaitUntilProbeClosedAsync(EchoServer server)
+    {
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); server.AcceptedConnections() > 0 && wait.Elapsed < TimeSpan.FromSeconds(10);)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(0, server.AcceptedConnections());
     }
 
     private static async Task AssertStillServesAsync(EchoServer server)

@@ -183,6 +183,14 @@ internal sealed class EchoServer : IAsyncDisposable
         .Select(path => new FileInfo(path).LinkTarget ?? "")
         .Count(target => !target.EndsWith(".dll", StringComparison.Ordinal) && !target.EndsWith(".pdb", StringComparison.Ordinal));
 
+    /// <summary>
+    /// How many connections the process holds on its Unix socket, from /proc/net/unix: the accepted ends carry the
+    /// socket's path and are connected (state 03); the listening one is not.
+    /// </summary>
+    public int AcceptedConnections() => File.ReadLines("/proc/net/unix").Skip(1)
+        .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        .Count(fields => fields.Length > 7 && fields[5] == "03" && fields[7] == SocketPath);
+
     /// <summary>What each open descriptor is (for a failure message).</summary>
     public string DescribeFileDescriptors() => string.Join(", ", Directory.GetFiles($"/proc/{Pid}/fd")
         .Select(path => new FileInfo(path).LinkTarget ?? "?")
