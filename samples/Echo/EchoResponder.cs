@@ -34,6 +34,9 @@ internal sealed class EchoResponder : Handler
             case EchoAction.Slow:
                 await SlowAsync(request, cancellationToken);
                 break;
+            case EchoAction.Block:
+                await BlockAsync(request, cancellationToken);
+                break;
             case EchoAction.Cookie:
                 var form = await request.ReadFormAsync(cancellationToken);
                 request.SetCookie(form.GetText("name") ?? "", form.GetText("value") ?? "");
@@ -66,6 +69,7 @@ internal sealed class EchoResponder : Handler
         Big,
         Error,
         Slow,
+        Block,
         Cookie,
         Status,
         Redirect,
@@ -85,6 +89,7 @@ internal sealed class EchoResponder : Handler
             "big" => EchoAction.Big,
             "error" => EchoAction.Error,
             "slow" => EchoAction.Slow,
+            "block" => EchoAction.Block,
             "cookie" => EchoAction.Cookie,
             "status" => EchoAction.Status,
             "redirect" => EchoAction.Redirect,
@@ -220,6 +225,17 @@ internal sealed class EchoResponder : Handler
         await Task.Delay(ms, cancellationToken);
         request.SetHeader("Content-Type", "text/plain");
         request.Write($"slept {ms}\n");
+    }
+
+    /// <summary>
+    /// Blocks the thread, as a handler doing blocking I/O would; the library must keep serving other connections.
+    /// </summary>
+    private static async ValueTask BlockAsync(Request request, CancellationToken cancellationToken)
+    {
+        var ms = int.Parse((await request.ReadFormAsync(cancellationToken)).GetText("ms") ?? "0", CultureInfo.InvariantCulture);
+        Thread.Sleep(ms);
+        request.SetHeader("Content-Type", "text/plain");
+        request.Write($"blocked {ms}\n");
     }
 
     private static async ValueTask<(long Length, string Sha256)> HashAsync(Stream stream, CancellationToken cancellationToken)

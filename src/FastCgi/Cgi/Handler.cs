@@ -41,13 +41,21 @@ public abstract class Handler
 
     /// <summary>
     /// Handles the request asynchronously. <paramref name="cancellationToken"/> fires when the request is
-    /// aborted (FCGI_ABORT_REQUEST or a lost connection). The default calls <see cref="Process"/>.
+    /// aborted (FCGI_ABORT_REQUEST or a lost connection). The default calls <see cref="Process"/>: under FastCGI on
+    /// a thread the library keeps for handlers that block, so that a blocking <see cref="Process"/> holds up no
+    /// other request; under CGI on the calling thread.
     /// </summary>
     public virtual ValueTask ProcessAsync(Request request, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(request);
         if (_inDefaultProcess)
         {
             throw new InvalidOperationException($"{GetType().Name} must override Process or ProcessAsync.");
+        }
+
+        if (request.ProcessOnHandlerThread)
+        {
+            return new ValueTask(Cgi.HandlerThreads.RunAsync(this, request));
         }
 
         Process(request);

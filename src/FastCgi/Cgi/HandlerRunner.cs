@@ -19,8 +19,19 @@ internal static class HandlerRunner
         Handler? handler = null;
         try
         {
-            handler = factory();
-            await handler.ProcessAsync(request, request.RequestAborted).ConfigureAwait(false);
+            ValueTask processing;
+            var started = HandlerClock.Enter();
+            try
+            {
+                handler = factory();
+                processing = handler.ProcessAsync(request, request.RequestAborted);
+            }
+            finally
+            {
+                HandlerClock.Exit(started);
+            }
+
+            await processing.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (request.Aborted != AbortReason.None)
         {

@@ -37,6 +37,12 @@ public abstract partial class Request : IDisposable
     /// <summary>The limits that apply to this request's form, body and cookies.</summary>
     public RequestLimits Limits { get; set; } = RequestLimits.Default;
 
+    /// <summary>
+    /// Whether a synchronous handler's <see cref="Handler.Process"/> runs on a handler thread (a server, whose other
+    /// requests it must not hold up) rather than on the calling thread (CGI, one request per process).
+    /// </summary>
+    internal bool ProcessOnHandlerThread { get; set; }
+
     /// <summary>Whether and why the request was aborted. Writes after an abort are dropped.</summary>
     public AbortReason Aborted { get; private set; }
 

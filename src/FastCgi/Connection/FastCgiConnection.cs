@@ -35,6 +35,7 @@ internal sealed class FastCgiConnection
     private volatile bool _readPending;
     private bool _begun;
     private int _timedOut;
+    private long _idleSince = Environment.TickCount64;
 
     /// <param name="input">What the web server sends.</param>
     /// <param name="output">Where the records go.</param>
@@ -53,6 +54,44 @@ internal sealed class FastCgiConnection
     }
 
     public ConnectionOutput Output { get; }
+
+    /// <summary>When the connection last became idle (<see cref="Environment.TickCount64"/>); while busy, the maximum.</summary>
+    public long IdleSince
+    {
+        get
+        {
+            lock (_requestsLock)
+            {
+                return _inFlight > 0 || _closing ? long.MaxValue : _idleSince;
+            }
+        }
+    }
+
+    /// <summary>Whether <see cref="TryCloseIdle"/> closed the connection.</summary>
+    public bool Evicted { get; private set; }
+
+    /// <summary>
+    /// Closes the connection if no request is in flight on it, to make room for a new one at FCGI_MAX_CONNS. With
+    /// KEEP_CONN the web server owns the connection's lifetime (spec, Requests 4); this exception at the limit beats
+    /// leaving a new connection unserved, and web servers reconnect when a kept connection closes between requests.
+    /// </summary>
+    public bool TryCloseIdle()
+    {
+        lock (_requestsLock)
+        {
+            if (_inFlight > 0 || _closing)
+            {
+                return false;
+            }
+
+            _closing = true;
+            Evicted = true;
+        }
+
+        Log.Evicted(_server.Logger, _id);
+        _input.CancelPendingRead();
+        return true;
+    }
 
     /// <summary>Reads and dispatches records until the web server closes, a violation, or the server stops.</summary>
     public async Task RunAsync()
@@ -427,6 +466,7 @@ internal sealed class FastCgiConnection
     {
         context.Request = _server.Options.GZip ? new GZipFastCgiRequest(context, Output) : new FastCgiRequest(context, Output);
         context.Request.Limits = _server.Options.RequestLimits;
+        context.Request.ProcessOnHandlerThread = true;
         if (_server.Multiplexed && !_server.Options.InlineCompletions)
         {
             // The handler runs beside the read loop, which goes on with other requests' records.
@@ -580,6 +620,7 @@ internal sealed class FastCgiConnection
         {
             if (--_inFlight == 0)
             {
+                _idleSince = Environment.TickCount64;
                 _requestsDone?.TrySetResult();
             }
         }

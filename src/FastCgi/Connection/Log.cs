@@ -44,4 +44,7 @@ internal static partial class Log
 
     [LoggerMessage(15, LogLevel.Warning, "Connection {ConnectionId} request {RequestId} wrote to its error log after it ended: {Message}")]
     public static partial void ErrorAfterEnd(ILogger logger, long connectionId, ushort requestId, string message);
+
+    [LoggerMessage(16, LogLevel.Information, "Connection {ConnectionId} closed while idle: FCGI_MAX_CONNS reached and a new connection waits")]
+    public static partial void Evicted(ILogger logger, long connectionId);
 }

@@ -20,7 +20,7 @@ internal sealed class ServerContext
         OnMaxRequestsReached = onMaxRequestsReached;
         var single = options.ThreadingLevel == ThreadingLevel.Sequential;
         Multiplexed = options.ThreadingLevel == ThreadingLevel.Multiplexed;
-        MaxConnections = single ? 1 : options.Limits.MaxConnections;
+        MaxConnections = single ? 1 : FastCgi.Server.DescriptorLimit.CapConnections(options.Limits.MaxConnections);
         MaxConcurrentRequests = single ? 1 : options.Limits.MaxConcurrentRequests;
         MaxRequestsPerConnection = Multiplexed ? options.Limits.MaxRequestsPerConnection : 1;
         Logger = (options.LoggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger("FastCgi.Server");

@@ -63,12 +63,14 @@ public sealed class FastCgiServer
             return;
         }
 
+        ThreadPoolGuard.Start();
         try
         {
             await ServeAsync(listener, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
+            ThreadPoolGuard.Stop();
             listener.Dispose();
             if (Options.Listen is { } bound && bound.StartsWith("unix:", StringComparison.Ordinal))
             {
@@ -128,7 +130,6 @@ public sealed class FastCgiServer
         {
             while (!stop.IsCancellationRequested)
             {
-                await slots.WaitAsync(stop.Token).ConfigureAwait(false);
                 Socket socket;
                 try
                 {
@@ -136,9 +137,14 @@ public sealed class FastCgiServer
                 }
                 catch (SocketException exception)
                 {
-                    // Out of file descriptors and the like: keep serving those already connected, retry shortly.
-                    slots.Release();
+                    // Out of file descriptors and the like: keep serving those already connected, make room if one
+                    // is idle, retry shortly.
                     Log.ConnectionFailed(context.Logger, -1, exception.Message);
+                    if (exception.SocketErrorCode == SocketError.TooManyOpenSockets)
+                    {
+                        CloseLongestIdle(connections);
+                    }
+
                     await Task.Delay(100, stop.Token).ConfigureAwait(false);
                     continue;
                 }
@@ -147,8 +153,23 @@ public sealed class FastCgiServer
                 {
                     Log.ConnectionRefused(context.Logger, socket.RemoteEndPoint?.ToString() ?? "?");
                     socket.Dispose();
-                    slots.Release();
                     continue;
+                }
+
+                if (!slots.Wait(0, CancellationToken.None))
+                {
+                    // At FCGI_MAX_CONNS: an idle connection gives way to the new one. When every connection has a
+                    // request in flight, the new one waits for a slot (and those after it in the listen backlog).
+                    CloseLongestIdle(connections);
+                    try
+                    {
+                        await slots.WaitAsync(stop.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        socket.Dispose();
+                        throw;
+                    }
                 }
 
                 var served = new ServedConnection(socket, context, ++nextId);
@@ -179,6 +200,32 @@ public sealed class FastCgiServer
             listener.Dispose();
         }
         await DrainAsync(context, connections).ConfigureAwait(false);
+    }
+
+    /// <summary>Closes the connection that has been idle the longest, if any is idle; a busy one is never closed.</summary>
+    private static void CloseLongestIdle(ConcurrentDictionary<long, ServedConnection> connections)
+    {
+        while (true)
+        {
+            ServedConnection? oldest = null;
+            var oldestSince = long.MaxValue;
+            foreach (var served in connections.Values)
+            {
+                // Ties (the clock ticks in milliseconds) go to the older connection.
+                var since = served.Connection.IdleSince;
+                if (since < oldestSince || (since == oldestSince && since < long.MaxValue && served.Id < oldest!.Id))
+                {
+                    oldest = served;
+                    oldestSince = since;
+                }
+            }
+
+            // It may have begun a request since it was looked at: then try the next one.
+            if (oldest is null || oldest.TryCloseIdle())
+            {
+                return;
+            }
+        }
     }
 
     private async Task DrainAsync(ServerContext context, ConcurrentDictionary<long, ServedConnection> connections)
@@ -227,7 +274,8 @@ public sealed class FastCgiServer
             Id = id;
             _stream = new NetworkStream(socket, ownsSocket: true);
             // Large reads: a 64 KiB STDIN record arrives in one or two receives instead of four or more.
-            var input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
+            // Zero-byte reads: an idle connection waits for data without holding a buffer.
+            var input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true, useZeroByteReads: true));
             _output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
             Connection = new FastCgiConnection(input, _output, context, id, socket.Dispose, () => Reset(socket));
             Log.ConnectionOpened(context.Logger, id, socket.RemoteEndPoint?.ToString() ?? "unix");
@@ -238,6 +286,24 @@ public sealed class FastCgiServer
         public FastCgiConnection Connection { get; }
 
         public Task Completion => _completion.Task;
+
+        /// <summary>Closes the connection if it is idle and nothing it sent is waiting to be read (a request on its way).</summary>
+        public bool TryCloseIdle()
+        {
+            try
+            {
+                if (_socket.Available > 0)
+                {
+                    return false;
+                }
+            }
+            catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+            {
+                return false;
+            }
+
+            return Connection.TryCloseIdle();
+        }
 
         /// <summary>
         /// Closes abortively: with a zero linger time the close sends a TCP reset, which a web server reads as a failed
@@ -298,7 +364,11 @@ public sealed class FastCgiServer
             {
                 await Connection.RunAsync().ConfigureAwait(false);
                 await _output.CompleteAsync().ConfigureAwait(false);
-                await LingerAsync().ConfigureAwait(false);
+                if (!Connection.Evicted)
+                {
+                    // A connection closed for being idle has no answer in flight to protect, and its slot is awaited.
+                    await LingerAsync().ConfigureAwait(false);
+                }
             }
             catch (Exception exception) when (exception is IOException or SocketException or ObjectDisposedException)
             {

@@ -10,10 +10,12 @@ public sealed record FastCgiServerLimits
     public static FastCgiServerLimits Default { get; } = new();
 
     /// <summary>
-    /// Most concurrent connections (FCGI_MAX_CONNS); further connections wait in the listen backlog.
-    /// Default 1024; always 1 at <see cref="ThreadingLevel.Sequential"/>.
+    /// Most concurrent connections (FCGI_MAX_CONNS). An idle connection costs no request slot and no buffer, so
+    /// the default is high; at the limit a new connection closes the connection idle the longest, and waits for
+    /// a slot only when every connection has a request in flight. Lowered to what the process's open-file limit
+    /// allows. Default 16384; always 1 at <see cref="ThreadingLevel.Sequential"/>.
     /// </summary>
-    public int MaxConnections { get; init; } = 1024;
+    public int MaxConnections { get; init; } = 16384;
 
     /// <summary>
     /// Most concurrent requests in the process (FCGI_MAX_REQS); a request past it is refused with

@@ -42,16 +42,38 @@ public sealed class HostileInputTests
     }
 
     [Fact]
-    public async Task A_connection_past_max_connections_waits_until_one_closes()
+    public async Task At_max_connections_a_new_connection_closes_the_one_idle_longest()
     {
         await using var server = await EchoServer.StartAsync(["--max-connections", "2"]);
+
+        await WaitUntilProbeClosedAsync(server);
+        await using var silent = await server.ConnectAsync();
+        await using var kept = await server.ConnectAsync();
+        Assert.Equal("Hello, world!\n", (await kept.RequestAsync(1, Environ("/hello"))).BodyText);
+        await using var third = await server.ConnectAsync();
+        Assert.Equal("Hello, world!\n", (await third.RequestAsync(1, Environ("/hello"))).BodyText);
+        Assert.True(await silent.IsClosedAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal("Hello, world!\n", (await kept.RequestAsync(2, Environ("/hello"))).BodyText);
+    }
+
+    [Fact]
+    public async Task At_max_connections_with_every_request_in_flight_a_new_connection_waits_for_one_to_close()
+    {
+        await using var server = await EchoServer.StartAsync(["--max-connections", "2"]);
+        await WaitUntilProbeClosedAsync(server);
         await using var first = await server.ConnectAsync();
         await using var second = await server.ConnectAsync();
-        Assert.Equal("Hello, world!\n", (await first.RequestAsync(1, Environ("/hello"))).BodyText);
-        Assert.Equal("Hello, world!\n", (await second.RequestAsync(1, Environ("/hello"))).BodyText);
+        foreach (var (client, uri) in new[] { (first, "/slow?ms=1500"), (second, "/slow?ms=600000") })
+        {
+            // The answer to GET_VALUES sent after the request shows that the request has begun.
+            await client.SendAsync([.. Request(1, Environ(uri), []), .. Record(GetValues, 0, [])]);
+            Assert.Equal(GetValuesResult, (await client.ReadRecordAsync())!.Type);
+        }
+
         await using var third = await server.ConnectAsync();
         await third.SendAsync(Request(1, Environ("/hello"), []));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => third.ReadResponseAsync(1, TimeSpan.FromMilliseconds(500)));
+        Assert.Equal("slept 1500\n", (await first.ReadResponseAsync(1)).BodyText);
         await first.DisposeAsync();
         Assert.Equal("Hello, world!\n", (await third.ReadResponseAsync(1)).BodyText);
     }
@@ -372,6 +394,17 @@ public sealed class HostileInputTests
         server.Signal(15);
         Assert.True(await server.WaitForExitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(0, server.ExitCode);
+    }
+
+    /// <summary>Waits until the start-up probe's connection is gone, so that the next connections fill the limit.</summary>
+    private static async Task WaitUntilProbeClosedAsync(EchoServer server)
+    {
+        for (var wait = System.Diagnostics.Stopwatch.StartNew(); server.AcceptedConnections() > 0 && wait.Elapsed < TimeSpan.FromSeconds(10);)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(0, server.AcceptedConnections());
     }
 
     private static async Task AssertStillServesAsync(EchoServer server)

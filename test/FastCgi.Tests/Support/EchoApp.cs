@@ -183,11 +183,29 @@ internal sealed class EchoServer : IAsyncDisposable
         .Select(path => new FileInfo(path).LinkTarget ?? "")
         .Count(target => !target.EndsWith(".dll", StringComparison.Ordinal) && !target.EndsWith(".pdb", StringComparison.Ordinal));
 
+    /// <summary>
+    /// How many connections the process holds on its Unix socket, from /proc/net/unix: the accepted ends carry the
+    /// socket's path and are connected (state 03); the listening one is not.
+    /// </summary>
+    public int AcceptedConnections() => File.ReadLines("/proc/net/unix").Skip(1)
+        .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        .Count(fields => fields.Length > 7 && fields[5] == "03" && fields[7] == SocketPath);
+
     /// <summary>What each open descriptor is (for a failure message).</summary>
     public string DescribeFileDescriptors() => string.Join(", ", Directory.GetFiles($"/proc/{Pid}/fd")
         .Select(path => new FileInfo(path).LinkTarget ?? "?")
         .GroupBy(target => target.StartsWith("socket:", StringComparison.Ordinal) ? "socket" : target)
         .Select(group => $"{group.Key} x{group.Count()}"));
+
+    /// <summary>The process's soft limit on open files (RLIMIT_NOFILE), from /proc.</summary>
+    public int OpenFileLimit() => OpenFileLimitOf(Pid);
+
+    /// <summary>The soft limit on open files of process <paramref name="pid"/> (or "self"), from /proc.</summary>
+    public static int OpenFileLimitOf(object pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/limits").First(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+        return int.Parse(line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0], System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>How many threads the process has, from /proc.</summary>
     public int Threads() => (int)ReadStatusKb("Threads");
