@@ -67,20 +67,11 @@ public class CgiRequest : Request
     }
 
     /// <inheritdoc />
-    protected override void TransportWrite(ReadOnlySpan<byte> data) => _stdout.Write(data);
-
-    /// <inheritdoc />
     protected override ValueTask TransportWriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
         _stdout.WriteAsync(data, cancellationToken);
 
     /// <inheritdoc />
-    protected override void TransportFlush() => _stdout.Flush();
-
-    /// <inheritdoc />
     protected override ValueTask TransportFlushAsync(CancellationToken cancellationToken) => new(_stdout.FlushAsync(cancellationToken));
-
-    /// <inheritdoc />
-    protected override void TransportComplete() => _stdout.Flush();
 
     /// <inheritdoc />
     protected override ValueTask TransportCompleteAsync(CancellationToken cancellationToken) =>

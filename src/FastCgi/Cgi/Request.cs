@@ -2,6 +2,7 @@ using System.Runtime.ExceptionServices;
 using System.Text;
 using FastCgi.Cgi.Cookies;
 using FastCgi.Cgi.Forms;
+using FastCgi.Cgi.Output;
 
 namespace FastCgi;
 
@@ -25,7 +26,8 @@ public abstract partial class Request : IDisposable
     /// <summary>Creates a request.</summary>
     protected Request()
     {
-        _headers.Add(new("Content-Type", DefaultContentType));
+        _headers.Add("Content-Type", DefaultContentType);
+        _response = new ResponseWriter(this, _headers);
     }
 
     /// <summary>The CGI meta-variables (<c>REQUEST_METHOD</c>, <c>QUERY_STRING</c>, <c>HTTP_*</c>...).</summary>
@@ -187,7 +189,7 @@ public abstract partial class Request : IDisposable
             }
 
             _abortSource = null;
-            ReleaseOutput();
+            _response.Dispose();
         }
     }
 

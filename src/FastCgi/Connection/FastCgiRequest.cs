@@ -46,21 +46,11 @@ public class FastCgiRequest : Request
     internal void AbortFromServer(AbortReason reason) => Abort(reason);
 
     /// <inheritdoc />
-    protected override void TransportWrite(ReadOnlySpan<byte> data) =>
-        _output.WriteStream(RecordType.Stdout, _context.RequestId, data);
-
-    /// <inheritdoc />
     protected override ValueTask TransportWriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
         _output.WriteStreamAsync(RecordType.Stdout, _context.RequestId, data, cancellationToken);
 
     /// <inheritdoc />
-    protected override void TransportFlush() => _output.Flush();
-
-    /// <inheritdoc />
     protected override ValueTask TransportFlushAsync(CancellationToken cancellationToken) => _output.FlushAsync(cancellationToken);
-
-    /// <inheritdoc />
-    protected override void TransportComplete() => TransportCompleteAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
 
     /// <inheritdoc />
     protected override ValueTask TransportCompleteAsync(CancellationToken cancellationToken)
