@@ -111,15 +111,19 @@ internal static class FormReader
     {
         if (contentLength > limits.MaxMultipartBytes)
         {
-            throw new RequestRejectedException(413, $"The multipart body is longer than RequestLimits.MaxMultipartBytes ({limits.MaxMultipartBytes}).");
+            RequestRejection.Throw(RequestRejectionReason.MultipartBodyTooLarge, limits.MaxMultipartBytes);
         }
 
-        var boundary = contentType.Get("boundary")
-            ?? throw new RequestRejectedException(400, "The multipart/form-data Content-Type has no boundary parameter.");
+        var boundary = contentType.Get("boundary");
+        if (boundary is null)
+        {
+            RequestRejection.ThrowMalformed(RequestRejectionReason.InvalidMultipartBoundary, "the multipart/form-data Content-Type has no boundary parameter");
+        }
+
         using var parser = new MultipartFormParser(body, boundary, encoding, limits);
         await parser.ReadAsync(form, fieldCount, cancellationToken).ConfigureAwait(false);
     }
 
     private static RequestRejectedException UrlEncodedTooLong(RequestLimits limits) =>
-        new(413, $"The query string and URL-encoded body are longer than RequestLimits.MaxUrlEncodedBytes ({limits.MaxUrlEncodedBytes}).");
+        RequestRejection.Create(RequestRejectionReason.UrlEncodedFormTooLarge, limits.MaxUrlEncodedBytes);
 }
