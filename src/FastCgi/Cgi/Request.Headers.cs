@@ -94,7 +94,7 @@ public abstract partial class Request
     /// <param name="value">The value; bytes a cookie cannot carry are percent-encoded, so it cannot inject attributes.</param>
     /// <param name="options">Expires, Max-Age, Domain, Path, Secure, HttpOnly, SameSite, Partitioned.</param>
     /// <exception cref="SequencingException">The headers were sent.</exception>
-    public void SetCookie(string name, string value, CookieOptions? options = null) =>
+    public void SetCookie(string name, string value, SetCookieOptions? options = null) =>
         AddHeader("Set-Cookie", SetCookieFormatter.Format(name, value, options));
 
     /// <summary>The default <c>Content-Type</c> for a body written in <paramref name="encoding"/>.</summary>
