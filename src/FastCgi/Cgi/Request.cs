@@ -33,7 +33,7 @@ public abstract partial class Request : IDisposable
     /// <summary>The CGI meta-variables (<c>REQUEST_METHOD</c>, <c>QUERY_STRING</c>, <c>HTTP_*</c>...).</summary>
     public abstract IReadOnlyDictionary<string, string> Environ { get; }
 
-    /// <summary>The request body (the seed's <c>stdin</c>), readable while the web server is still sending it.</summary>
+    /// <summary>The request body (jonpy's <c>stdin</c>), readable while the web server is still sending it.</summary>
     public abstract Stream Body { get; }
 
     /// <summary>The limits that apply to this request's form, body and cookies.</summary>
@@ -60,7 +60,7 @@ public abstract partial class Request : IDisposable
     public string? GetEnvironment(string name) => Environ.TryGetValue(name, out var value) ? value : null;
 
     /// <summary>
-    /// The form (the seed's <c>params</c>), parsed on first access: the query string plus, for a body of type
+    /// The form (jonpy's <c>params</c>), parsed on first access: the query string plus, for a body of type
     /// <c>application/x-www-form-urlencoded</c> or <c>multipart/form-data</c>, the body. An asynchronous handler
     /// should <c>await</c> <see cref="ReadFormAsync"/> instead, which fills this property without blocking.
     /// </summary>
@@ -94,7 +94,7 @@ public abstract partial class Request : IDisposable
     /// <summary>The cookies from <c>HTTP_COOKIE</c>, name → value (percent-decoded).</summary>
     public IReadOnlyDictionary<string, string> Cookies => _cookies ??= CookieParser.Parse(GetEnvironment("HTTP_COOKIE"), Limits);
 
-    /// <summary>The encoding that decodes form names and values (the seed's <c>set_form_encoding</c>). Default UTF-8.</summary>
+    /// <summary>The encoding that decodes form names and values (jonpy's <c>set_form_encoding</c>). Default UTF-8.</summary>
     /// <exception cref="SequencingException">Set after the form was parsed or failed to parse.</exception>
     public Encoding FormEncoding
     {

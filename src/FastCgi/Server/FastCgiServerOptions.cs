@@ -4,13 +4,13 @@ using Microsoft.Extensions.Logging;
 namespace FastCgi;
 
 /// <summary>
-/// How a <see cref="FastCgiServer"/> runs: the seed's constructor arguments (<c>max_requests</c>, <c>params</c>,
+/// How a <see cref="FastCgiServer"/> runs: the arguments of jonpy's <c>fcgi.Server</c> (<c>max_requests</c>, <c>params</c>,
 /// <c>request_type</c>, <c>threading_level</c>) plus where to listen, limits and logging.
 /// Every property has a documented default.
 /// </summary>
 public sealed record FastCgiServerOptions
 {
-    /// <summary>The seed's <c>threading_level</c>. Default <see cref="FastCgi.ThreadingLevel.PerConnection"/> (1).</summary>
+    /// <summary>jonpy's <c>fcgi.Server</c> argument <c>threading_level</c>. Default <see cref="FastCgi.ThreadingLevel.PerConnection"/> (1).</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is not a defined level.</exception>
     public ThreadingLevel ThreadingLevel
     {
@@ -27,7 +27,7 @@ public sealed record FastCgiServerOptions
     } = ThreadingLevel.PerConnection;
 
     /// <summary>
-    /// The seed's <c>max_requests</c>: after this many requests have begun, the server stops accepting work, lets
+    /// jonpy's <c>max_requests</c>: after this many requests have begun, the server stops accepting work, lets
     /// those requests finish and <see cref="FastCgiServer.Run"/> returns. Default 0: unlimited.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
@@ -42,13 +42,13 @@ public sealed record FastCgiServerOptions
     }
 
     /// <summary>
-    /// The seed's <c>params</c>: values answered to FCGI_GET_VALUES in place of the server's own
+    /// jonpy's <c>params</c>: values answered to FCGI_GET_VALUES in place of the server's own
     /// (FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS), or in addition to them. Default none.
     /// </summary>
     public IReadOnlyDictionary<string, string>? Params { get; init; }
 
     /// <summary>
-    /// The seed's <c>request_type=GZipRequest</c>: every request is a <see cref="GZipFastCgiRequest"/> (and a
+    /// jonpy's <c>request_type=GZipRequest</c>: every request is a <see cref="GZipFastCgiRequest"/> (and a
     /// <see cref="GZipCgiRequest"/> under the CGI fallback). Default false.
     /// </summary>
     public bool GZip { get; init; }
