@@ -14,8 +14,12 @@ public abstract partial class Request
 
     private readonly ResponseHeaderList _headers = new();
 
-    /// <summary>The response headers in the order they will be sent.</summary>
-    public IReadOnlyList<KeyValuePair<string, string>> Headers => _headers.Items;
+    /// <summary>
+    /// The response headers in the order they will be sent (jonpy's response header list); change them with
+    /// <see cref="SetHeader"/>, <see cref="AddHeader"/> and <see cref="DeleteHeader"/>. The request's headers are
+    /// <see cref="RequestHeaders"/>.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ResponseHeaders => _headers.Items;
 
     /// <summary>Whether the headers were sent; once they are, changing them is a <see cref="SequencingException"/>.</summary>
     public bool HeadersSent => _response.HeadersSent;

@@ -95,14 +95,14 @@ public abstract partial class Request : IDisposable
     public IReadOnlyDictionary<string, string> Cookies => _cookies ??= CookieParser.Parse(GetEnvironment("HTTP_COOKIE"), Limits);
 
     /// <summary>The encoding that decodes form names and values (jonpy's <c>set_form_encoding</c>). Default UTF-8.</summary>
-    /// <exception cref="SequencingException">Set after the form was parsed or failed to parse.</exception>
+    /// <exception cref="SequencingException">Set after the form or <see cref="Query"/> was parsed, or the form failed to parse.</exception>
     public Encoding FormEncoding
     {
         get => _formEncoding;
         set
         {
             ArgumentNullException.ThrowIfNull(value);
-            if (_form is not null || _formError is not null)
+            if (_form is not null || _formError is not null || _query is not null)
             {
                 throw new SequencingException("The form encoding cannot change after the form was parsed.");
             }
@@ -182,6 +182,8 @@ public abstract partial class Request : IDisposable
         {
             _form?.Dispose();
             _form = null;
+            _query?.Dispose();
+            _query = null;
             // Forgotten, not just disposed: an abort can still arrive from the transport after the request is done.
             if (_ownsAbortSource)
             {

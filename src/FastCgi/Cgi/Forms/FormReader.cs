@@ -21,14 +21,7 @@ internal static class FormReader
         var complete = false;
         try
         {
-            var query = environ.GetValueOrDefault("QUERY_STRING") ?? "";
-            var queryBytes = Encoding.UTF8.GetByteCount(query);
-            if (queryBytes > limits.MaxUrlEncodedBytes)
-            {
-                throw UrlEncodedTooLong(limits);
-            }
-
-            var fieldCount = UrlEncodedFormParser.Parse(query, encoding, limits, form, 0);
+            var fieldCount = AddQuery(environ.GetValueOrDefault("QUERY_STRING") ?? "", encoding, limits, form, out var queryBytes);
             if (environ.GetValueOrDefault("REQUEST_METHOD") is "POST" or "PUT" or "PATCH"
                 && environ.GetValueOrDefault("CONTENT_TYPE") is { } contentTypeHeader)
             {
@@ -55,6 +48,15 @@ internal static class FormReader
                 form.Dispose();
             }
         }
+    }
+
+    /// <summary>Parses the query string alone.</summary>
+    /// <exception cref="RequestRejectedException">413 when a limit is exceeded.</exception>
+    public static Form ReadQuery(string query, Encoding encoding, RequestLimits limits)
+    {
+        var form = new Form();
+        AddQuery(query, encoding, limits, form, out _);
+        return form;
     }
 
     /// <summary>Whether a field name asks for the whole MIME part: it ends in <c>!</c> or <c>!*</c>.</summary>
@@ -122,6 +124,18 @@ internal static class FormReader
 
         using var parser = new MultipartFormParser(body, boundary, encoding, limits);
         await parser.ReadAsync(form, fieldCount, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Adds the query string's fields to <paramref name="form"/>; returns how many.</summary>
+    private static int AddQuery(string query, Encoding encoding, RequestLimits limits, Form form, out int queryBytes)
+    {
+        queryBytes = Encoding.UTF8.GetByteCount(query);
+        if (queryBytes > limits.MaxUrlEncodedBytes)
+        {
+            throw UrlEncodedTooLong(limits);
+        }
+
+        return UrlEncodedFormParser.Parse(query, encoding, limits, form, 0);
     }
 
     private static RequestRejectedException UrlEncodedTooLong(RequestLimits limits) =>
