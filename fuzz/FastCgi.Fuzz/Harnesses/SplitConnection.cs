@@ -28,7 +28,7 @@ internal sealed class SplitConnection : IAsyncDisposable
         Func<Handler> capture = () => new CaptureHandler(_seen);
         var server = new ServerContext(
             new Dictionary<Role, Func<Handler>> { [Role.Responder] = capture, [Role.Filter] = capture },
-            new FastCgiServerOptions { ThreadingLevel = level, WebServerAddresses = null },
+            new FastCgiServerOptions { ThreadingLevel = level },
             () => { });
         var connection = new FastCgiConnection(_toApp.Reader, _fromApp.Writer, server, 1, () => _toApp.Writer.Complete(new IOException("aborted")));
         Run = Task.Run(async () =>

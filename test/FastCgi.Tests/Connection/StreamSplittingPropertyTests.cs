@@ -46,7 +46,7 @@ public sealed class StreamSplittingPropertyTests
                 requests += await connection.RoundAsync(choices, maxRequests: 5, allowFilter: true, RoundTimeout);
             }
         }
-        catch (Exception exception) when (exception is FuzzInvariantException or IOException or TimeoutException or InvalidOperationException)
+        catch (Exception exception) when (exception is FuzzInvariantException or IOException or OperationCanceledException or TimeoutException or InvalidOperationException)
         {
             Assert.Fail($"Seed {seed} failed (replay it with FASTCGI_PROPERTY_SEED={seed}): {exception}");
         }
