@@ -1,8 +1,8 @@
 namespace FastCgi.Fuzz.Harnesses;
 
 /// <summary>
-/// Where <see cref="SplitRequests"/> gets each choice (sizes, cuts, paddings, order): a seeded random source in the
-/// property test, the fuzzer's bytes under AFL. Choice 0 is always the cheap one (nothing, or whole records), so an
+/// Where <see cref="SplitRequests"/> gets each choice (sizes, cuts, paddings, order): a <see cref="Random"/> started from a case
+/// number in the property test, the fuzzer's bytes under AFL. Choice 0 is always the cheap one (nothing, or whole records), so an
 /// input that runs out ends small.
 /// </summary>
 internal interface ISplitChoices
@@ -11,10 +11,10 @@ internal interface ISplitChoices
     int Next(int count);
 }
 
-/// <summary>Choices from <see cref="Random"/>: one seed, one sequence of requests.</summary>
-internal sealed class RandomSplitChoices(int seed) : ISplitChoices
+/// <summary>Choices from <see cref="Random"/>: one case number, one sequence of requests.</summary>
+internal sealed class RandomSplitChoices(int caseNumber) : ISplitChoices
 {
-    private readonly Random _random = new(seed);
+    private readonly Random _random = new(caseNumber);
 
     public int Next(int count) => _random.Next(count);
 }
