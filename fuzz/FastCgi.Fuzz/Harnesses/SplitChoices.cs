@@ -11,7 +11,7 @@ internal interface ISplitChoices
     int Next(int count);
 }
 
-/// <summary>Choices from <see cref="Random"/>: one case number, one sequence of requests.</summary>
+/// <summary>Choices from <see cref="Random"/>: one seed, one sequence of requests.</summary>
 internal sealed class RandomSplitChoices(int seed) : ISplitChoices
 {
     private readonly Random _random = new(seed);
