@@ -19,7 +19,12 @@ internal sealed class InMemoryConnection : IAsyncDisposable
         _fromApp = new Pipe(outputOptions ?? PipeOptions.Default);
         var context = new ServerContext(new Dictionary<Role, Func<Handler>> { [Role.Responder] = responder }, options ?? new FastCgiServerOptions(), () => { });
         Connection = new FastCgiConnection(_toApp.Reader, _fromApp.Writer, context, 1, () => _toApp.Writer.Complete(new IOException("aborted")));
-        Run = Task.Run(Connection.RunAsync);
+        Run = Task.Run(async () =>
+        {
+            // As a served socket does: the output ends with the connection, so a reader sees a close as one.
+            await Connection.RunAsync();
+            await _fromApp.Writer.CompleteAsync();
+        });
     }
 
     public FastCgiConnection Connection { get; }
