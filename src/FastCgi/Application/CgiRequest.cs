@@ -59,7 +59,7 @@ public class CgiRequest : Request
         return 0;
     }
 
-    /// <summary>Runs <paramref name="handler"/> on this request and closes it (the seed's <c>process</c>).</summary>
+    /// <summary>Runs <paramref name="handler"/> on this request and closes it (jonpy's <c>process</c>).</summary>
     public ValueTask ProcessAsync(Handler handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
@@ -107,7 +107,7 @@ public class CgiRequest : Request
 }
 
 /// <summary>
-/// A <see cref="CgiRequest"/> that compresses its body with gzip when the client accepts it (the seed's
+/// A <see cref="CgiRequest"/> that compresses its body with gzip when the client accepts it (jonpy's
 /// <c>GZipCGIRequest</c>): <see cref="Request.GZipLevel"/> starts at 6.
 /// </summary>
 public class GZipCgiRequest : CgiRequest
