@@ -1,4 +1,5 @@
 using System.Text;
+using FastCgi.Connection;
 
 namespace FastCgi.Tests.Support;
 
