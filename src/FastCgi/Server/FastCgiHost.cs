@@ -45,6 +45,12 @@ public sealed class FastCgiHost : IAsyncDisposable
     }
 
     /// <summary>
+    /// Whether the process was started as a FastCGI application: file descriptor 0 is a listening socket (spec 2.2).
+    /// A host that decides between FastCGI, CGI and another server checks this before anything takes fd 0.
+    /// </summary>
+    public static bool IsStartedAsFastCgi() => ListenSocket.IsInheritedListening();
+
+    /// <summary>
     /// Makes <see cref="RunAsync(CancellationToken)"/> return: stops accepting, lets requests in flight finish within
     /// <see cref="FastCgiHostOptions.ShutdownTimeout"/>, then aborts the rest.
     /// </summary>

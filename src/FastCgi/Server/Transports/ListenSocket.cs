@@ -20,15 +20,7 @@ internal static partial class ListenSocket
     /// </summary>
     public static Socket? FromInheritedDescriptor()
     {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS() && !OperatingSystem.IsFreeBSD())
-        {
-            return null;
-        }
-
-        // getsockopt fails with ENOTSOCK on anything but a socket; SO_ACCEPTCONN says whether it listens.
-        var accepting = 0;
-        var length = sizeof(int);
-        if (GetSockOpt(ListenSocketFileDescriptor, SolSocket, SoAcceptConn, ref accepting, ref length) != 0 || accepting == 0)
+        if (!IsInheritedListening())
         {
             return null;
         }
@@ -36,6 +28,20 @@ internal static partial class ListenSocket
         // Owned: closing it when the server stops makes new connections fail at once instead of waiting in the
         // backlog; sibling processes that share the socket keep their own descriptors.
         return new Socket(new SafeSocketHandle(ListenSocketFileDescriptor, ownsHandle: true));
+    }
+
+    /// <summary>Whether file descriptor 0 is a listening socket, checked without taking ownership of it.</summary>
+    public static bool IsInheritedListening()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS() && !OperatingSystem.IsFreeBSD())
+        {
+            return false;
+        }
+
+        // getsockopt fails with ENOTSOCK on anything but a socket; SO_ACCEPTCONN says whether it listens.
+        var accepting = 0;
+        var length = sizeof(int);
+        return GetSockOpt(ListenSocketFileDescriptor, SolSocket, SoAcceptConn, ref accepting, ref length) == 0 && accepting != 0;
     }
 
     /// <summary>
