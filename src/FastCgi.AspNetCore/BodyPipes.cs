@@ -88,10 +88,12 @@ internal sealed class RequestBodyReader(RequestFeatures owner, PipeReader inner)
 internal sealed class ResponseBodyWriter(RequestFeatures owner) : PipeWriter
 {
     private byte[]? _discard;
+    private long _unflushed;
 
-    public override bool CanGetUnflushedBytes => owner.Output.CanGetUnflushedBytes;
+    /// <summary>Counted here: System.Text.Json sizes its flushes by it.</summary>
+    public override bool CanGetUnflushedBytes => true;
 
-    public override long UnflushedBytes => owner.Output.UnflushedBytes;
+    public override long UnflushedBytes => _unflushed;
 
     public override Memory<byte> GetMemory(int sizeHint = 0)
     {
@@ -110,15 +112,20 @@ internal sealed class ResponseBodyWriter(RequestFeatures owner) : PipeWriter
         if (!owner.SuppressBody)
         {
             owner.Output.Advance(bytes);
+            _unflushed += bytes;
         }
     }
 
-    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) =>
-        owner.HasStarted ? owner.Output.FlushAsync(cancellationToken) : StartAndFlushAsync(cancellationToken);
+    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        _unflushed = 0;
+        return owner.HasStarted ? owner.Output.FlushAsync(cancellationToken) : StartAndFlushAsync(cancellationToken);
+    }
 
     public override async ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
         await owner.StartResponseAsync(cancellationToken).ConfigureAwait(false);
+        _unflushed = 0;
         return owner.SuppressBody
             ? new FlushResult(isCanceled: false, isCompleted: false)
             : await owner.Output.WriteAsync(source, cancellationToken).ConfigureAwait(false);

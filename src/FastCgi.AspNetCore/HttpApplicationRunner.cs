@@ -44,6 +44,13 @@ internal static partial class HttpApplicationRunner
             return (context, null, features.AbortRequested ? Outcome.Failed : Outcome.Complete);
         }
 
+        if (error is OperationCanceledException && features.TransportAborted)
+        {
+            // The client or the web server went away and the application stopped on RequestAborted, as asked.
+            LogAborted(logger, features.TraceIdentifier);
+            return (context, error, Outcome.Complete);
+        }
+
         if (features.HasStarted || features.AbortRequested)
         {
             LogFailedAfterStart(logger, features.TraceIdentifier, error);
@@ -84,6 +91,9 @@ internal static partial class HttpApplicationRunner
 
     [LoggerMessage(2, LogLevel.Error, "Request {TraceIdentifier}: unhandled exception after the response started; the response is broken off.")]
     private static partial void LogFailedAfterStart(ILogger logger, string traceIdentifier, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Debug, "Request {TraceIdentifier}: aborted by the web server or a lost connection.")]
+    private static partial void LogAborted(ILogger logger, string traceIdentifier);
 
     [LoggerMessage(3, LogLevel.Error, "Request {TraceIdentifier}: an OnCompleted callback failed.")]
     private static partial void LogOnCompletedFailed(ILogger logger, string traceIdentifier, Exception exception);

@@ -277,6 +277,9 @@ internal sealed class RequestFeatures :
         set => _requestAborted = value;
     }
 
+    /// <summary>Whether the web server aborted the request or its connection was lost.</summary>
+    public bool TransportAborted => _transportAborted.IsCancellationRequested;
+
     /// <summary>Whether <see cref="Abort"/> was called: the request ends as failed (the web server sees a broken response).</summary>
     public bool AbortRequested => _abortRequested;
 
