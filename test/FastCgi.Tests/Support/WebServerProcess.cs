@@ -68,7 +68,7 @@ internal abstract class WebServerProcess : IAsyncDisposable
                 }
 
                 Chmod(copy, "755");
-                Chmod(Path.Combine(copy, "Echo"), "755");
+                Chmod(Path.Combine(copy, Path.GetFileName(EchoApp.Executable)), "755");
             }
 
             return copy;
