@@ -22,7 +22,8 @@ internal sealed class LighttpdServer : WebServerProcess
 
     /// <param name="snippet">The docs/snippets file to include.</param>
     /// <param name="extra">Test-only directives appended to the config; <c>/run/echo</c> and <c>/srv/www</c> in them are replaced as in the snippet.</param>
-    public static async Task<LighttpdServer> StartAsync(string snippet, string extra = "")
+    /// <param name="more">Example values in the snippet to replace (an application's address).</param>
+    public static async Task<LighttpdServer> StartAsync(string snippet, string extra = "", IReadOnlyDictionary<string, string>? more = null)
     {
         var lighttpd = EchoApp.RequireTool("lighttpd", "lighttpd");
         var server = new LighttpdServer();
@@ -30,7 +31,7 @@ internal sealed class LighttpdServer : WebServerProcess
         {
             server.Port = FreeTcpPort();
             Directory.CreateDirectory(server.PathIn("www"));
-            server.WriteFile("site.conf", Snippets.Render(snippet, server, server.Port));
+            server.WriteFile("site.conf", Snippets.Render(snippet, server, server.Port, more));
             var config = server.WriteFile("lighttpd.conf", $"""
                 server.document-root = "{server.PathIn("www")}"
                 server.bind = "127.0.0.1"
