@@ -154,7 +154,8 @@ internal sealed class SampleApp : IAsyncDisposable
         }
     }
 
-    private async Task WaitUntilListeningAsync(int port)
+    /// <summary>Waits until <paramref name="port"/> on 127.0.0.1 accepts a connection, or fails with the output.</summary>
+    public async Task WaitUntilListeningAsync(int port)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
