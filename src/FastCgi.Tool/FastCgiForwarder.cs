@@ -231,7 +231,9 @@ internal sealed class FastCgiForwarder(EndPoint endPoint, string documentRoot, T
             var after = Stopwatch.GetElapsedTime(abortedAt).TotalMilliseconds;
             Log(outcome.Ended
                 ? string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; the application ended it {after:F0} ms after FCGI_ABORT_REQUEST (appStatus {outcome.AppStatus})")
-                : string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; the connection closed {after:F0} ms after FCGI_ABORT_REQUEST without FCGI_END_REQUEST"));
+                : readLimit.IsCancellationRequested
+                    ? string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; no FCGI_END_REQUEST {after:F0} ms after FCGI_ABORT_REQUEST, connection closed")
+                    : string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; the application closed the connection {after:F0} ms after FCGI_ABORT_REQUEST"));
         }
         else
         {
