@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # fcgi bench beside perf/loadgen/fcgi-load.c on the same application in one run (docs/performance.md): the libfcgi C
-# peer (perf/peers/libfcgi-app.c, 4 threads) on CPU 0, each load generator in turn on CPU 1, the same connections and
+# peer (perf/peers/libfcgi-app.c, one thread per connection) on CPU 0, each load generator in turn on CPU 1, the same connections and
 # PARAMS. Prints, for each: requests/s, p50/p99, the application's CPU per request and the load generator's own CPU
 # per request (user + system time of the whole run over the requests it made).
 #
-#   bash scripts/bench-loadgen.sh [SECONDS]     # default 5 s a run; BENCH_CONNS (default 4: libfcgi serves 4 at once)
+#   bash scripts/bench-loadgen.sh [SECONDS]     # default 5 s a run; BENCH_CONNS (default 16; libfcgi gets as many threads)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
-conns=${BENCH_CONNS:-4}
+conns=${BENCH_CONNS:-16}
 out=${BENCH_OUT:-out/bench-loadgen}
 mkdir -p "$out"
 bash scripts/install-packages.sh gcc libfcgi-dev libssl-dev procps util-linux
@@ -19,7 +19,7 @@ dotnet publish src/FastCgi.Tool -c Release -o "$out/fcgi" >"$out/publish.log" 2>
 dotnet build-server shutdown >/dev/null 2>&1 || true
 
 port=9120
-taskset -c 0 "$out/libfcgi-app" ":$port" 4 >"$out/app.log" 2>&1 &
+taskset -c 0 "$out/libfcgi-app" ":$port" "$conns" >"$out/app.log" 2>&1 &
 app=$!
 trap 'kill $app 2>/dev/null || true; wait $app 2>/dev/null || true' EXIT
 for _ in $(seq 100); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.1; done
@@ -45,3 +45,5 @@ printf '%-10s %10s %10s %8s %8s %14s %14s %8s\n' "fcgi bench" "$fcgi_requests" "
 printf '%-10s %10s %10s %8s %8s %14s %14s %8s\n' "fcgi-load" "$load_requests" "$(field rps)" "$(field p50_us)" "$(field p99_us)" \
   "$(field cpu_us_per_req)" "$(cpu_per_req "$out/fcgi-load.time" "$load_requests")" "$(field errors)"
 echo "fcgi bench, whole process (start-up and JIT included): $(cpu_per_req "$out/fcgi.time" "$fcgi_requests") us/req"
+# The application's share of its core during each run: near 100 % means the load generator saturated it.
+echo "libfcgi busy: fcgi bench $(awk -v c="$(json serverCpuMicrosecondsPerRequest)" -v r="$(json requestsPerSecond)" 'BEGIN { printf "%.0f%%", c * r / 1e4 }'), fcgi-load $(awk -v c="$(field cpu_us_per_req)" -v r="$(field rps)" 'BEGIN { printf "%.0f%%", c * r / 1e4 }')"
