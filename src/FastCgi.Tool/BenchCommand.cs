@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using FastCgi.Protocol;
 using HdrHistogram;
 using Spectre.Console;
 

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using Xunit;
+using FastCgi.Connection;
 
 namespace FastCgi.Tests.Cgi;
 

@@ -4,6 +4,7 @@ using FastCgi.Connection;
 using FastCgi.Tests.Support;
 using FastCgi.Tests.Cgi;
 using Xunit;
+using FastCgi.Protocol;
 
 namespace FastCgi.Tests.Connection;
 
@@ -20,8 +21,8 @@ public sealed class AllocationTests
     {
         var toApp = new Pipe(new PipeOptions(useSynchronizationContext: false));
         var fromApp = new Pipe(new PipeOptions(useSynchronizationContext: false));
-        var context = new ServerContext(new Dictionary<Role, Func<Handler>> { [Role.Responder] = () => new Hello() }, new FastCgiServerOptions(), () => { });
-        var connection = new FastCgiConnection(toApp.Reader, fromApp.Writer, context, 1, () => { });
+        var application = new HandlerApplication(new Dictionary<Role, Func<Handler>> { [Role.Responder] = () => new Hello() }, RequestType.Default, RequestLimits.Default);
+        var connection = new FastCgiConnection(new DuplexPipe(toApp.Reader, fromApp.Writer), application, new FastCgiConnectionSettings(), 1, () => { });
         var run = Task.Run(connection.RunAsync);
         var request = FcgiTestClient.Request(1, NginxLikeParams(), []);
 

@@ -2,6 +2,8 @@ using System.Text;
 using FastCgi.Tests.Support;
 using Xunit;
 using static FastCgi.Tests.Support.FcgiTestClient;
+using FastCgi.Connection;
+using FastCgi.Server;
 
 namespace FastCgi.Tests.Connection;
 

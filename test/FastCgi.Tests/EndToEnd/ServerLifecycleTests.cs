@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using FastCgi.Tests.Support;
 using Xunit;
 using static FastCgi.Tests.Support.FcgiTestClient;
+using FastCgi.Connection;
 
 namespace FastCgi.Tests.EndToEnd;
 

@@ -117,7 +117,7 @@ public sealed class NginxTcpTests(NginxTcpFixture fixture) : ResponderContract(f
     public async Task Unbuffered_request_body_is_not_spooled_to_disk()
     {
         using var client = Client();
-        using var content = new GeneratedContent(8 * 1024 * 1024, seed: 5);
+        using var content = new GeneratedContent(8 * 1024 * 1024, variant: 5);
         using var response = await client.PostAsync("upload", content, TestContext.Current.CancellationToken);
         Assert.Equal($"{{\"length\": {8 * 1024 * 1024}, \"sha256\": \"{content.Sha256}\"}}", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         Assert.DoesNotContain("a client request body is buffered to a temporary file", fixture.Nginx.ErrorLog(), StringComparison.Ordinal);
@@ -146,7 +146,7 @@ public sealed class NginxUnixTests(NginxUnixFixture fixture) : ResponderContract
     public async Task Buffered_request_body_is_spooled_to_disk_first()
     {
         using var client = Client();
-        using var content = new GeneratedContent(8 * 1024 * 1024, seed: 6);
+        using var content = new GeneratedContent(8 * 1024 * 1024, variant: 6);
         using var response = await client.PostAsync("upload", content, TestContext.Current.CancellationToken);
         Assert.Equal($"{{\"length\": {8 * 1024 * 1024}, \"sha256\": \"{content.Sha256}\"}}", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         Assert.Contains("a client request body is buffered to a temporary file", await fixture.Nginx.WaitForErrorLogAsync("buffered to a temporary file"), StringComparison.Ordinal);

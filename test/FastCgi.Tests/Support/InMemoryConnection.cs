@@ -1,52 +1,57 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using FastCgi.Connection;
+using FastCgi.Server;
+using FastCgi.Protocol;
 
 namespace FastCgi.Tests.Support;
 
 /// <summary>
-/// One <see cref="FastCgiConnection"/> over two in-memory pipes, with handlers chosen by the test: the
-/// connection layer's own tier, below sockets.
+/// One web server connection to a <see cref="FastCgiHost"/> over the in-memory transport, with handlers chosen by
+/// the test: the connection layer's own tier, below sockets, with the host's admission, timeouts and draining.
 /// </summary>
 internal sealed class InMemoryConnection : IAsyncDisposable
 {
-    private readonly Pipe _toApp;
-    private readonly Pipe _fromApp;
+    private readonly InMemoryTransportConnection _transport;
+    private readonly FastCgiHost _host;
+    private readonly Task _hostRun;
 
     public InMemoryConnection(Func<Handler> responder, FastCgiServerOptions? options = null, PipeOptions? outputOptions = null)
+        : this(new Dictionary<Role, Func<Handler>> { [Role.Responder] = responder }, options, outputOptions)
     {
-        _toApp = new Pipe();
-        _fromApp = new Pipe(outputOptions ?? PipeOptions.Default);
-        var context = new ServerContext(new Dictionary<Role, Func<Handler>> { [Role.Responder] = responder }, options ?? new FastCgiServerOptions(), () => { });
-        Connection = new FastCgiConnection(_toApp.Reader, _fromApp.Writer, context, 1, () => _toApp.Writer.Complete(new IOException("aborted")));
-        Run = Task.Run(async () =>
-        {
-            // As a served socket does: the output ends with the connection, so a reader sees a close as one.
-            await Connection.RunAsync();
-            await _fromApp.Writer.CompleteAsync();
-        });
     }
 
-    public FastCgiConnection Connection { get; }
+    public InMemoryConnection(IReadOnlyDictionary<Role, Func<Handler>> handlers, FastCgiServerOptions? options = null, PipeOptions? outputOptions = null)
+    {
+        options = (options ?? new FastCgiServerOptions()) with { HandleSignals = false };
+        var listener = new InMemoryListener();
+        _host = new FastCgiHost(new HandlerApplication(handlers, options.RequestType, options.RequestLimits), options);
+        _hostRun = _host.RunAsync(listener, CancellationToken.None);
+        _transport = listener.Connect(outputOptions);
+    }
 
-    public Task Run { get; }
+    /// <summary>Completes when the host closed the connection.</summary>
+    public Task Run => _transport.Closed;
+
+    /// <summary>Whether the host reset the connection.</summary>
+    public bool WasReset => _transport.WasReset;
 
     public async Task SendAsync(byte[] bytes)
     {
-        await _toApp.Writer.WriteAsync(bytes);
+        await _transport.ToApp.WriteAsync(bytes);
     }
 
     /// <summary>The web server goes away: the application's input ends.</summary>
-    public Task CloseInputAsync() => _toApp.Writer.CompleteAsync().AsTask();
+    public Task CloseInputAsync() => _transport.ToApp.CompleteAsync().AsTask();
 
     /// <summary>Reads until END_REQUEST of <paramref name="requestId"/>; returns the STDOUT bytes and END_REQUEST body.</summary>
     public async Task<(byte[] Stdout, byte[] EndRequest)> ReadResponseAsync(ushort requestId)
     {
         var stdout = new MemoryStream();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var reader = _transport.FromApp;
         while (true)
         {
-            var result = await _fromApp.Reader.ReadAsync(timeout.Token);
+            var result = await reader.ReadAsync(timeout.Token);
             var buffer = result.Buffer;
             while (TryTakeRecord(ref buffer, out var type, out var id, out var content))
             {
@@ -56,7 +61,7 @@ internal sealed class InMemoryConnection : IAsyncDisposable
                 }
                 else if (id == requestId && type == FcgiTestClient.EndRequest)
                 {
-                    _fromApp.Reader.AdvanceTo(buffer.Start);
+                    reader.AdvanceTo(buffer.Start);
                     return (stdout.ToArray(), content);
                 }
             }
@@ -66,7 +71,7 @@ internal sealed class InMemoryConnection : IAsyncDisposable
                 throw new EndOfStreamException("The connection's output ended before END_REQUEST.");
             }
 
-            _fromApp.Reader.AdvanceTo(buffer.Start, buffer.End);
+            reader.AdvanceTo(buffer.Start, buffer.End);
         }
     }
 
@@ -74,13 +79,14 @@ internal sealed class InMemoryConnection : IAsyncDisposable
     public async Task<(byte Type, ushort RequestId, byte[] Content)> ReadRecordAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var reader = _transport.FromApp;
         while (true)
         {
-            var result = await _fromApp.Reader.ReadAsync(timeout.Token);
+            var result = await reader.ReadAsync(timeout.Token);
             var buffer = result.Buffer;
             if (TryTakeRecord(ref buffer, out var type, out var id, out var content))
             {
-                _fromApp.Reader.AdvanceTo(buffer.Start);
+                reader.AdvanceTo(buffer.Start);
                 return (type, id, content);
             }
 
@@ -89,7 +95,7 @@ internal sealed class InMemoryConnection : IAsyncDisposable
                 throw new EndOfStreamException("The connection's output ended.");
             }
 
-            _fromApp.Reader.AdvanceTo(buffer.Start, buffer.End);
+            reader.AdvanceTo(buffer.Start, buffer.End);
         }
     }
 
@@ -97,7 +103,8 @@ internal sealed class InMemoryConnection : IAsyncDisposable
     public List<(byte Type, ushort RequestId, byte[] Content)> TakeAvailableRecords()
     {
         var records = new List<(byte, ushort, byte[])>();
-        if (!_fromApp.Reader.TryRead(out var result))
+        var reader = _transport.FromApp;
+        if (!reader.TryRead(out var result))
         {
             return records;
         }
@@ -108,7 +115,7 @@ internal sealed class InMemoryConnection : IAsyncDisposable
             records.Add((type, id, content));
         }
 
-        _fromApp.Reader.AdvanceTo(buffer.Start, buffer.End);
+        reader.AdvanceTo(buffer.Start, buffer.End);
         return records;
     }
 
@@ -116,11 +123,12 @@ internal sealed class InMemoryConnection : IAsyncDisposable
     public long DrainAvailable()
     {
         long total = 0;
-        while (_fromApp.Reader.TryRead(out var result))
+        var reader = _transport.FromApp;
+        while (reader.TryRead(out var result))
         {
             total += result.Buffer.Length;
-            _fromApp.Reader.AdvanceTo(result.Buffer.End);
-            if (result.Buffer.IsEmpty)
+            reader.AdvanceTo(result.Buffer.End);
+            if (result.Buffer.IsEmpty || result.IsCompleted)
             {
                 break;
             }
@@ -131,9 +139,11 @@ internal sealed class InMemoryConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _toApp.Writer.CompleteAsync();
+        await _transport.ToApp.CompleteAsync();
         await Run.WaitAsync(TimeSpan.FromSeconds(10));
-        await _fromApp.Reader.CompleteAsync();
+        await _host.DisposeAsync();
+        await _hostRun.WaitAsync(TimeSpan.FromSeconds(10));
+        await _transport.FromApp.CompleteAsync();
     }
 
     private static bool TryTakeRecord(ref ReadOnlySequence<byte> buffer, out byte type, out ushort id, out byte[] content)
