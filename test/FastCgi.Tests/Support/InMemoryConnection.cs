@@ -48,6 +48,12 @@ internal sealed class InMemoryConnection : IAsyncDisposable
     /// <summary>The connection's read loop; it ends when the connection closes.</summary>
     public Task Run { get; }
 
+    /// <summary>
+    /// Lets <paramref name="time"/> pass for the connection's timeouts (input, write), without waiting: the server's
+    /// once-a-second check, run as if that much time had gone by.
+    /// </summary>
+    public void AdvanceTime(TimeSpan time) => Connection.CheckTimeouts(Environment.TickCount64 + (long)time.TotalMilliseconds);
+
     public async ValueTask DisposeAsync()
     {
         await WebServer.CloseAsync();
