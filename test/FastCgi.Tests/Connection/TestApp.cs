@@ -7,7 +7,7 @@ namespace FastCgi.Tests.Connection;
 /// <summary>
 /// The application the in-memory protocol tests run, one handler per role. The responder answers by path:
 /// <c>/hello</c>; <c>/query</c> (the query string back); <c>/wait?NAME</c> (holds until the test opens gate NAME);
-/// <c>/body</c> (the body's length); <c>/form</c> (the form's field count); <c>/cookies</c> (the cookie count);
+/// <c>/body</c> (the body's length); <c>/big?N</c> (N bytes, unbuffered); <c>/form</c> (the form's field count); <c>/cookies</c> (the cookie count);
 /// <c>/error</c> (throws). The authorizer lets "Bearer letmein" in as alice; the filter uppercases FCGI_DATA and
 /// fails when FCGI_DATA_LENGTH does not match it.
 /// </summary>
@@ -82,6 +82,15 @@ internal sealed class TestApp
                     }
 
                     request.Write(length.ToString(CultureInfo.InvariantCulture));
+                    break;
+                case "/big":
+                    request.Buffering = false;
+                    var chunk = new byte[16 * 1024];
+                    for (var left = long.Parse(query, CultureInfo.InvariantCulture); left > 0; left -= chunk.Length)
+                    {
+                        await request.WriteAsync(chunk.AsMemory(0, (int)Math.Min(left, chunk.Length)), cancellationToken);
+                    }
+
                     break;
                 case "/form":
                     var form = await request.ReadFormAsync(cancellationToken);
