@@ -3,13 +3,13 @@
 #   scripts/fuzz.sh TARGET [SECONDS]   one target for SECONDS (default 60)
 #   scripts/fuzz.sh all [SECONDS]      every target, one after the other
 #   scripts/fuzz.sh smoke              every target for 20 s: the CI-sized run
-# Targets: record-reader name-value url-form cookies multipart multipart-roundtrip percent.
+# Targets: record-reader name-value url-form cookies multipart multipart-roundtrip percent connection-split.
 # Findings stay in out/fuzz/TARGET/default/{crashes,hangs}; exits non-zero when any target found one.
 # FUZZ_OUT=DIR puts the build and the findings under DIR instead of out/fuzz (two runs at once need two).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(record-reader name-value url-form cookies multipart multipart-roundtrip percent)
+targets=(record-reader name-value url-form cookies multipart multipart-roundtrip percent connection-split)
 target=${1:?usage: scripts/fuzz.sh TARGET|all|smoke [SECONDS]}
 seconds=${2:-60}
 case "$target" in

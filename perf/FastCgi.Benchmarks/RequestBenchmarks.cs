@@ -42,23 +42,13 @@ public class RequestBenchmarks
 
         public override Stream Body => Stream.Null;
 
-        protected override void TransportWrite(ReadOnlySpan<byte> data) => BytesWritten += data.Length;
-
         protected override ValueTask TransportWriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
         {
             BytesWritten += data.Length;
             return ValueTask.CompletedTask;
         }
 
-        protected override void TransportFlush()
-        {
-        }
-
         protected override ValueTask TransportFlushAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
-
-        protected override void TransportComplete()
-        {
-        }
 
         protected override ValueTask TransportCompleteAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 

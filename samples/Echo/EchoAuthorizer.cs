@@ -7,7 +7,7 @@ internal sealed class EchoAuthorizer : Handler
 {
     public override void Process(Request request)
     {
-        if (request.GetEnvironment("HTTP_AUTHORIZATION") == "Bearer letmein")
+        if (request.RequestHeaders.GetValueOrDefault("Authorization") == "Bearer letmein")
         {
             // FastCGI spec 6.3: 200 grants access; Variable-* headers become variables for later handlers.
             request.SetStatus(200);

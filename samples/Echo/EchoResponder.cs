@@ -75,12 +75,10 @@ internal sealed class EchoResponder : Handler
         Redirect,
     }
 
-    /// <summary>The last segment of REQUEST_URI without its query, else of SCRIPT_NAME + PATH_INFO.</summary>
+    /// <summary>The last segment of the request path.</summary>
     private static EchoAction ActionOf(Request request)
     {
-        var path = request.GetEnvironment("REQUEST_URI") is { } uri
-            ? uri.AsSpan(0, uri.IndexOf('?') is var query and >= 0 ? query : uri.Length)
-            : (request.GetEnvironment("SCRIPT_NAME") + request.GetEnvironment("PATH_INFO")).AsSpan();
+        var path = request.Path;
         return path[(path.LastIndexOf('/') + 1)..] switch
         {
             "hello" => EchoAction.Hello,
@@ -104,7 +102,7 @@ internal sealed class EchoResponder : Handler
         var output = new ArrayBufferWriter<byte>(4096);
         using var json = new Utf8JsonWriter(output);
         json.WriteStartObject();
-        json.WriteString("method", request.GetEnvironment("REQUEST_METHOD"));
+        json.WriteString("method", request.Method);
         json.WriteStartObject("params");
         foreach (var (name, value) in form)
         {

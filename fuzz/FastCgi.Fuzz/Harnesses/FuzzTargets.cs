@@ -8,7 +8,7 @@ namespace FastCgi.Fuzz.Harnesses;
 internal static class FuzzTargets
 {
     /// <summary>Every target, in the order <c>scripts/fuzz.sh all</c> runs them.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["record-reader", "name-value", "url-form", "cookies", "multipart", "multipart-roundtrip", "percent"];
+    public static IReadOnlyList<string> Names { get; } = ["record-reader", "name-value", "url-form", "cookies", "multipart", "multipart-roundtrip", "percent", "connection-split"];
 
     public static bool IsTarget(string name) => Names.Contains(name, StringComparer.Ordinal);
 
@@ -37,6 +37,9 @@ internal static class FuzzTargets
                 break;
             case "percent":
                 PercentHarness.Run(input);
+                break;
+            case "connection-split":
+                ConnectionSplitHarness.Run(input);
                 break;
             default:
                 throw new ArgumentException("Unknown fuzz target: " + target, nameof(target));

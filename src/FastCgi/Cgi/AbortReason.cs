@@ -1,6 +1,6 @@
 namespace FastCgi;
 
-/// <summary>Why a request was aborted (the seed's <c>aborted</c>: 0, 1, 2).</summary>
+/// <summary>Why a request was aborted (jonpy's <c>aborted</c>: 0, 1, 2).</summary>
 public enum AbortReason
 {
     /// <summary>The request is not aborted.</summary>

@@ -59,7 +59,7 @@ public class CgiRequest : Request
         return 0;
     }
 
-    /// <summary>Runs <paramref name="handler"/> on this request and closes it (the seed's <c>process</c>).</summary>
+    /// <summary>Runs <paramref name="handler"/> on this request and closes it (jonpy's <c>cgi.CGIRequest.process</c>).</summary>
     public ValueTask ProcessAsync(Handler handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
@@ -67,20 +67,11 @@ public class CgiRequest : Request
     }
 
     /// <inheritdoc />
-    protected override void TransportWrite(ReadOnlySpan<byte> data) => _stdout.Write(data);
-
-    /// <inheritdoc />
     protected override ValueTask TransportWriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
         _stdout.WriteAsync(data, cancellationToken);
 
     /// <inheritdoc />
-    protected override void TransportFlush() => _stdout.Flush();
-
-    /// <inheritdoc />
     protected override ValueTask TransportFlushAsync(CancellationToken cancellationToken) => new(_stdout.FlushAsync(cancellationToken));
-
-    /// <inheritdoc />
-    protected override void TransportComplete() => _stdout.Flush();
 
     /// <inheritdoc />
     protected override ValueTask TransportCompleteAsync(CancellationToken cancellationToken) =>
@@ -107,7 +98,7 @@ public class CgiRequest : Request
 }
 
 /// <summary>
-/// A <see cref="CgiRequest"/> that compresses its body with gzip when the client accepts it (the seed's
+/// A <see cref="CgiRequest"/> that compresses its body with gzip when the client accepts it (jonpy's
 /// <c>GZipCGIRequest</c>): <see cref="Request.GZipLevel"/> starts at 6.
 /// </summary>
 public class GZipCgiRequest : CgiRequest

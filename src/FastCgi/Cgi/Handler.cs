@@ -63,7 +63,7 @@ public abstract class Handler
     }
 
     /// <summary>
-    /// Called when <see cref="Process"/> or <see cref="ProcessAsync"/> throws (the seed's <c>traceback</c>).
+    /// Called when <see cref="Process"/> or <see cref="ProcessAsync"/> throws (jonpy's <c>traceback</c>).
     /// The default logs the exception to the error log and sends the generic error page.
     /// </summary>
     public virtual void Traceback(Request request, Exception exception)

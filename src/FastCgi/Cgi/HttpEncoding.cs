@@ -4,7 +4,7 @@ using FastCgi.Cgi;
 
 namespace FastCgi;
 
-/// <summary>The seed's helpers: <c>html_encode</c>, <c>url_encode</c>, <c>url_decode</c>.</summary>
+/// <summary>jonpy's helpers: <c>html_encode</c>, <c>url_encode</c>, <c>url_decode</c>.</summary>
 public static class HttpEncoding
 {
     private static readonly SearchValues<char> HtmlSpecial = SearchValues.Create("&<>\"'+");

@@ -12,13 +12,17 @@ public abstract partial class Request
     /// </summary>
     public const string DefaultContentType = "text/html; charset=utf-8";
 
-    private readonly List<KeyValuePair<string, string>> _headers = new(4);
+    private readonly ResponseHeaderList _headers = new();
 
-    /// <summary>The response headers in the order they will be sent.</summary>
-    public IReadOnlyList<KeyValuePair<string, string>> Headers => _headers;
+    /// <summary>
+    /// The response headers in the order they will be sent (jonpy's response header list); change them with
+    /// <see cref="SetHeader"/>, <see cref="AddHeader"/> and <see cref="DeleteHeader"/>. The request's headers are
+    /// <see cref="RequestHeaders"/>.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ResponseHeaders => _headers.Items;
 
     /// <summary>Whether the headers were sent; once they are, changing them is a <see cref="SequencingException"/>.</summary>
-    public bool HeadersSent { get; private set; }
+    public bool HeadersSent => _response.HeadersSent;
 
     /// <summary>Replaces every value of header <paramref name="name"/> with <paramref name="value"/>.</summary>
     /// <exception cref="ArgumentException">The name is not a token, or the value holds CR, LF or NUL.</exception>
@@ -27,15 +31,7 @@ public abstract partial class Request
     {
         CheckHeadersNotSent(nameof(SetHeader));
         HeaderValidator.Validate(name, value);
-        var index = IndexOf(name);
-        if (index < 0)
-        {
-            _headers.Add(new(name, value));
-            return;
-        }
-
-        _headers[index] = new(name, value);
-        RemoveAll(name, index + 1);
+        _headers.Set(name, value);
     }
 
     /// <summary>Adds another value of header <paramref name="name"/> after the existing ones.</summary>
@@ -45,29 +41,18 @@ public abstract partial class Request
     {
         CheckHeadersNotSent(nameof(AddHeader));
         HeaderValidator.Validate(name, value);
-        _headers.Add(new(name, value));
+        _headers.Add(name, value);
     }
 
     /// <summary>The <paramref name="index"/>th value of header <paramref name="name"/>, or <c>null</c>.</summary>
-    public string? GetHeader(string name, int index = 0)
-    {
-        foreach (var header in _headers)
-        {
-            if (IsName(header, name) && index-- == 0)
-            {
-                return header.Value;
-            }
-        }
-
-        return null;
-    }
+    public string? GetHeader(string name, int index = 0) => _headers.Get(name, index);
 
     /// <summary>Removes every value of header <paramref name="name"/>; returns whether there was one.</summary>
     /// <exception cref="SequencingException">The headers were sent.</exception>
     public bool DeleteHeader(string name)
     {
         CheckHeadersNotSent(nameof(DeleteHeader));
-        return RemoveAll(name, 0) > 0;
+        return _headers.Remove(name) > 0;
     }
 
     /// <summary>Removes every header, the default <c>Content-Type</c> included.</summary>
@@ -87,23 +72,7 @@ public abstract partial class Request
     {
         CheckHeadersNotSent(nameof(AppendHeaderValue));
         HeaderValidator.Validate(name, value);
-        var index = IndexOf(name);
-        if (index < 0)
-        {
-            _headers.Add(new(name, value));
-            return;
-        }
-
-        var existing = _headers[index].Value;
-        foreach (var item in existing.Split(','))
-        {
-            if (string.Equals(item.Trim(), value, StringComparison.OrdinalIgnoreCase))
-            {
-                return;
-            }
-        }
-
-        _headers[index] = new(_headers[index].Key, existing.Length == 0 ? value : existing + ", " + value);
+        _headers.AppendValue(name, value);
     }
 
     /// <summary>Sets the <c>Status</c> header, as a CGI script does: <c>Status: 404 Not Found</c>.</summary>
@@ -122,58 +91,19 @@ public abstract partial class Request
     /// <summary>
     /// The status code from the <c>Status</c> header, or 200 when there is none (the web server's default).
     /// </summary>
-    public int StatusCode
-    {
-        get
-        {
-            var status = GetHeader("Status");
-            return status is { Length: >= 3 } && int.TryParse(status.AsSpan(0, 3), out var code) ? code : 200;
-        }
-    }
+    public int StatusCode => _headers.StatusCode;
 
     /// <summary>Adds a <c>Set-Cookie</c> header.</summary>
     /// <param name="name">The cookie name: an RFC 9110 token.</param>
     /// <param name="value">The value; bytes a cookie cannot carry are percent-encoded, so it cannot inject attributes.</param>
     /// <param name="options">Expires, Max-Age, Domain, Path, Secure, HttpOnly, SameSite, Partitioned.</param>
     /// <exception cref="SequencingException">The headers were sent.</exception>
-    public void SetCookie(string name, string value, CookieOptions? options = null) =>
+    public void SetCookie(string name, string value, SetCookieOptions? options = null) =>
         AddHeader("Set-Cookie", SetCookieFormatter.Format(name, value, options));
 
     /// <summary>The default <c>Content-Type</c> for a body written in <paramref name="encoding"/>.</summary>
     private static string DefaultContentTypeFor(Encoding encoding) =>
         encoding.WebName == "utf-8" ? DefaultContentType : "text/html; charset=" + encoding.WebName;
-
-    private static bool IsName(KeyValuePair<string, string> header, string name) =>
-        string.Equals(header.Key, name, StringComparison.OrdinalIgnoreCase);
-
-    // Plain loops rather than FindIndex/RemoveAll with a lambda: a capturing lambda allocates on every call.
-    private int IndexOf(string name)
-    {
-        for (var i = 0; i < _headers.Count; i++)
-        {
-            if (IsName(_headers[i], name))
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
-
-    private int RemoveAll(string name, int from)
-    {
-        var removed = 0;
-        for (var i = _headers.Count - 1; i >= from; i--)
-        {
-            if (IsName(_headers[i], name))
-            {
-                _headers.RemoveAt(i);
-                removed++;
-            }
-        }
-
-        return removed;
-    }
 
     private void CheckHeadersNotSent(string operation)
     {

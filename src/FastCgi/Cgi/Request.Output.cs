@@ -1,32 +1,15 @@
 using System.Buffers;
-using System.IO.Compression;
 using System.IO.Pipelines;
 using System.Text;
 using FastCgi.Cgi.Output;
 
 namespace FastCgi;
 
-public abstract partial class Request
+public abstract partial class Request : IResponseTarget
 {
-    // zlib writes nothing at all for an empty input, but a body labelled gzip must still be a gzip stream: this is
-    // the empty one (RFC 1952 header with OS "unknown", an empty final deflate block, CRC-32 0, size 0).
-    private static readonly byte[] EmptyGZipMember = [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 0xFF, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-
-    // Under FastCGI a transport write becomes one FCGI_STDOUT record (up to 64 KiB): the head and the start of the
-    // body share it, because mod_authnz_fcgi keeps only the body bytes of the record in which the headers end.
-    private const int MaxBodyWithHead = 32 * 1024;
-
-    private byte[] _buffer = [];
-    private int _bufferLength;
-    private int _position;
-    private long _sentBodyBytes;
+    private readonly ResponseWriter _response;
     private bool _buffering = true;
     private bool _closed;
-    private bool _discardBody;
-    private int _gzipLevel;
-    private GZipStream? _gzip;
-    private bool _gzipHasInput;
-    private bool _outputReleased;
     private Encoding _outputEncoding = Encoding.UTF8;
     private RequestOutputStream? _outputStream;
     private PipeWriter? _bodyWriter;
@@ -61,10 +44,9 @@ public abstract partial class Request
         set
         {
             ArgumentNullException.ThrowIfNull(value);
-            var index = IndexOf("Content-Type");
-            if (!HeadersSent && index >= 0 && _headers[index].Value == DefaultContentTypeFor(_outputEncoding))
+            if (!HeadersSent)
             {
-                _headers[index] = new(_headers[index].Key, DefaultContentTypeFor(value));
+                _headers.ReplaceIf("Content-Type", DefaultContentTypeFor(_outputEncoding), DefaultContentTypeFor(value));
             }
 
             _outputEncoding = value;
@@ -79,13 +61,13 @@ public abstract partial class Request
     /// <exception cref="SequencingException">Set after the headers were sent.</exception>
     public int GZipLevel
     {
-        get => _gzipLevel;
+        get => _response.GZipLevel;
         set
         {
             CheckHeadersNotSent(nameof(GZipLevel));
             ArgumentOutOfRangeException.ThrowIfNegative(value);
             ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 9);
-            _gzipLevel = value;
+            _response.GZipLevel = value;
         }
     }
 
@@ -127,32 +109,16 @@ public abstract partial class Request
     public void Write(ReadOnlySpan<byte> data)
     {
         CheckNotClosed(nameof(Write));
-        if (_buffering)
-        {
-            AppendToBuffer(data);
-            return;
-        }
-
-        if (Aborted != AbortReason.None)
+        if (!_buffering && Aborted != AbortReason.None)
         {
             return;
         }
 
-        try
+        _response.Buffer.Write(data);
+        if (!_buffering)
         {
-            if (!HeadersSent)
-            {
-                var withHead = SendHeaders(data);
-                _sentBodyBytes += withHead;
-                data = data[withHead..];
-            }
-
-            WriteBody(data);
-            FlushBody();
-        }
-        catch (IOException)
-        {
-            Abort(AbortReason.ConnectionLost);
+            // The core takes memory, which a span cannot become: the buffer, empty while unbuffered, carries it.
+            SyncOverAsync.Wait(SendBufferAndFlushAsync(CancellationToken.None));
         }
     }
 
@@ -177,7 +143,7 @@ public abstract partial class Request
         CheckNotClosed(nameof(WriteAsync));
         if (_buffering)
         {
-            AppendToBuffer(data.Span);
+            _response.Buffer.Write(data.Span);
             return;
         }
 
@@ -188,15 +154,8 @@ public abstract partial class Request
 
         try
         {
-            if (!HeadersSent)
-            {
-                var withHead = await SendHeadersAsync(data, cancellationToken).ConfigureAwait(false);
-                _sentBodyBytes += withHead;
-                data = data[withHead..];
-            }
-
-            await WriteBodyAsync(data, cancellationToken).ConfigureAwait(false);
-            await FlushBodyAsync(cancellationToken).ConfigureAwait(false);
+            await _response.SendAsync(data, cancellationToken).ConfigureAwait(false);
+            await _response.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (IOException)
         {
@@ -204,65 +163,36 @@ public abstract partial class Request
         }
     }
 
-    /// <summary>Sends the headers now (the seed's <c>output_headers</c>).</summary>
+    /// <summary>Sends the headers now (jonpy's <c>output_headers</c>).</summary>
     /// <exception cref="SequencingException">The headers were already sent.</exception>
-    public void OutputHeaders()
-    {
-        CheckHeadersNotSent(nameof(OutputHeaders));
-        Guard(() => SendHeaders([]));
-    }
+    public void OutputHeaders() => SyncOverAsync.Wait(OutputHeadersAsync(nameof(OutputHeaders), CancellationToken.None));
 
     /// <summary>Sends the headers now.</summary>
     /// <exception cref="SequencingException">The headers were already sent.</exception>
-    public ValueTask OutputHeadersAsync(CancellationToken cancellationToken = default)
-    {
-        CheckHeadersNotSent(nameof(OutputHeadersAsync));
-        return GuardAsync(async ct => await SendHeadersAsync(ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false), cancellationToken);
-    }
+    public ValueTask OutputHeadersAsync(CancellationToken cancellationToken = default) =>
+        OutputHeadersAsync(nameof(OutputHeadersAsync), cancellationToken);
 
     /// <summary>
     /// Sends the headers (if not yet sent) and the buffered output, and pushes everything to the client
     /// (a gzip sync flush included).
     /// </summary>
     /// <exception cref="SequencingException">The request is closed.</exception>
-    public void Flush()
-    {
-        CheckNotClosed(nameof(Flush));
-        Guard(() =>
-        {
-            SendHeadersAndBuffer();
-            FlushBody();
-        });
-    }
+    public void Flush() => SyncOverAsync.Wait(FlushAsync(nameof(Flush), CancellationToken.None));
 
     /// <summary>The asynchronous <see cref="Flush"/>.</summary>
     /// <exception cref="SequencingException">The request is closed.</exception>
-    public ValueTask FlushAsync(CancellationToken cancellationToken = default)
-    {
-        CheckNotClosed(nameof(FlushAsync));
-        return GuardAsync(async ct =>
-        {
-            await SendHeadersAndBufferAsync(ct).ConfigureAwait(false);
-            await FlushBodyAsync(ct).ConfigureAwait(false);
-        }, cancellationToken);
-    }
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => FlushAsync(nameof(FlushAsync), cancellationToken);
 
-    /// <summary>Discards the buffered output (the seed's <c>clear_output</c>).</summary>
+    /// <summary>Discards the buffered output (jonpy's <c>clear_output</c>).</summary>
     /// <exception cref="SequencingException">Buffering is off or the request is closed.</exception>
     public void ClearOutput()
     {
-        CheckNotClosed(nameof(ClearOutput));
-        if (!_buffering)
-        {
-            throw new SequencingException("ClearOutput: output is not buffered.");
-        }
-
-        _bufferLength = 0;
-        _position = 0;
+        CheckBuffered(nameof(ClearOutput));
+        _response.Buffer.Clear();
     }
 
     /// <summary>The position in the body output: bytes already sent plus the write position in the buffer.</summary>
-    public long Tell() => _sentBodyBytes + _position;
+    public long Tell() => _response.BodyBytesSent + _response.Buffer.Position;
 
     /// <summary>
     /// Moves the write position within what is still buffered; later writes overwrite from there, as in a file.
@@ -271,47 +201,18 @@ public abstract partial class Request
     /// <exception cref="ArgumentOutOfRangeException">The position is outside the buffered output.</exception>
     public void Seek(long position)
     {
-        CheckNotClosed(nameof(Seek));
-        if (!_buffering)
-        {
-            throw new SequencingException("Seek: output is not buffered.");
-        }
-
-        ArgumentOutOfRangeException.ThrowIfLessThan(position, _sentBodyBytes);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(position, _sentBodyBytes + _bufferLength);
-        _position = (int)(position - _sentBodyBytes);
+        CheckBuffered(nameof(Seek));
+        var sent = _response.BodyBytesSent;
+        ArgumentOutOfRangeException.ThrowIfLessThan(position, sent);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(position, sent + _response.Buffer.Length);
+        _response.Buffer.Position = (int)(position - sent);
     }
 
     /// <summary>
     /// Sends what remains and ends the response. Later writes are a <see cref="SequencingException"/>; a second
     /// call does nothing.
     /// </summary>
-    public void Close()
-    {
-        if (_closed)
-        {
-            return;
-        }
-
-        if (_bodyWriter is not null)
-        {
-            _bodyWriter.FlushAsync().AsTask().GetAwaiter().GetResult();
-        }
-
-        _closed = true;
-        if (Aborted != AbortReason.None)
-        {
-            SafeComplete(() => TransportComplete());
-            return;
-        }
-
-        SafeComplete(() =>
-        {
-            SendHeadersAndBuffer();
-            FinishGZip();
-            TransportComplete();
-        });
-    }
+    public void Close() => SyncOverAsync.Wait(CloseAsync(CancellationToken.None));
 
     /// <summary>The asynchronous <see cref="Close"/>.</summary>
     public async ValueTask CloseAsync(CancellationToken cancellationToken = default)
@@ -331,11 +232,12 @@ public abstract partial class Request
         {
             if (Aborted == AbortReason.None)
             {
-                await SendHeadersAndBufferAsync(cancellationToken).ConfigureAwait(false);
-                await FinishGZipAsync(cancellationToken).ConfigureAwait(false);
+                await _response.FinishAsync(cancellationToken).ConfigureAwait(false);
             }
-
-            await TransportCompleteAsync(cancellationToken).ConfigureAwait(false);
+            else
+            {
+                await TransportCompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (IOException)
         {
@@ -344,7 +246,7 @@ public abstract partial class Request
     }
 
     /// <summary>
-    /// Reports <paramref name="exception"/> (the seed's <c>traceback</c>): its details go to the error log, and the
+    /// Reports <paramref name="exception"/> (jonpy's <c>traceback</c>): its details go to the error log, and the
     /// client gets a short error page (500, or the status of a <see cref="RequestRejectedException"/>), replacing the
     /// headers and buffered output when they were not sent yet.
     /// </summary>
@@ -353,8 +255,7 @@ public abstract partial class Request
     public void Traceback(Exception exception, bool showDetails = false)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        var rejected = exception as RequestRejectedException;
-        Error(rejected is null ? exception.ToString() : $"Request rejected ({rejected.StatusCode}): {rejected.Message}");
+        Error(ErrorPage.LogEntry(exception));
         if (_closed || HeadersSent || Aborted != AbortReason.None)
         {
             return;
@@ -364,10 +265,9 @@ public abstract partial class Request
         // them instead of letting Close append them to the error page.
         _bodyWriter?.Complete(exception);
         _bodyWriter = null;
-        var status = rejected?.StatusCode ?? 500;
+        var status = ErrorPage.StatusFor(exception);
         _headers.Clear();
-        _bufferLength = 0;
-        _position = 0;
+        _response.Buffer.Clear();
         SetStatus(status);
         SetHeader("Content-Type", DefaultContentTypeFor(_outputEncoding));
         Write(ErrorPage.Render(status, ReasonPhrases.For(status), showDetails ? exception.ToString() : null));
@@ -402,324 +302,77 @@ public abstract partial class Request
         }
     }
 
-    /// <summary>Writes body bytes to the transport; it may hold them until <see cref="TransportFlush"/>.</summary>
-    protected abstract void TransportWrite(ReadOnlySpan<byte> data);
-
-    /// <summary>Writes body bytes to the transport; completes when the transport can take more.</summary>
+    /// <summary>Writes response bytes to the transport; it may hold them until <see cref="TransportFlushAsync"/>.</summary>
+    /// <remarks>Completes when the transport can take more (backpressure). The synchronous API waits on it.</remarks>
     protected abstract ValueTask TransportWriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
-
-    /// <summary>Pushes what the transport holds to the client.</summary>
-    protected abstract void TransportFlush();
 
     /// <summary>Pushes what the transport holds to the client.</summary>
     protected abstract ValueTask TransportFlushAsync(CancellationToken cancellationToken);
 
     /// <summary>Ends the response: pushes what the transport holds and closes the output stream.</summary>
-    protected abstract void TransportComplete();
-
-    /// <summary>Ends the response: pushes what the transport holds and closes the output stream.</summary>
     protected abstract ValueTask TransportCompleteAsync(CancellationToken cancellationToken);
 
-    private void AppendToBuffer(ReadOnlySpan<byte> data)
+    /// <inheritdoc />
+    ValueTask IResponseTarget.WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+        TransportWriteAsync(data, cancellationToken);
+
+    /// <inheritdoc />
+    ValueTask IResponseTarget.FlushAsync(CancellationToken cancellationToken) => TransportFlushAsync(cancellationToken);
+
+    /// <inheritdoc />
+    ValueTask IResponseTarget.CompleteAsync(CancellationToken cancellationToken) => TransportCompleteAsync(cancellationToken);
+
+    private async ValueTask OutputHeadersAsync(string operation, CancellationToken cancellationToken)
     {
-        var end = _position + data.Length;
-        if (end > _buffer.Length)
+        CheckHeadersNotSent(operation);
+        if (FixHeadersIfAborted())
         {
-            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(end, Math.Max(4096, _buffer.Length * 2)));
-            _buffer.AsSpan(0, _bufferLength).CopyTo(bigger);
-            ReturnBuffer();
-            _buffer = bigger;
+            return;
         }
 
-        data.CopyTo(_buffer.AsSpan(_position));
-        _position = end;
-        _bufferLength = Math.Max(_bufferLength, end);
-    }
-
-    private void SendHeadersAndBuffer()
-    {
-        var withHead = HeadersSent ? 0 : SendHeaders(_buffer.AsSpan(0, _bufferLength));
-        if (_bufferLength > 0)
-        {
-            WriteBody(_buffer.AsSpan(withHead, _bufferLength - withHead));
-            _sentBodyBytes += _bufferLength;
-            _bufferLength = 0;
-            _position = 0;
-        }
-    }
-
-    private async ValueTask SendHeadersAndBufferAsync(CancellationToken cancellationToken)
-    {
-        var withHead = HeadersSent ? 0 : await SendHeadersAsync(_buffer.AsMemory(0, _bufferLength), cancellationToken).ConfigureAwait(false);
-        if (_bufferLength > 0)
-        {
-            await WriteBodyAsync(_buffer.AsMemory(withHead, _bufferLength - withHead), cancellationToken).ConfigureAwait(false);
-            _sentBodyBytes += _bufferLength;
-            _bufferLength = 0;
-            _position = 0;
-        }
-    }
-
-    /// <summary>Sends the head with the start of <paramref name="body"/> in one write; returns how many body bytes went.</summary>
-    private int SendHeaders(ReadOnlySpan<byte> body)
-    {
-        var block = PrepareHeaders(body.Length);
         try
         {
-            var withHead = AppendBodyToHead(ref block, body);
-            TransportWrite(block.WrittenSpan);
-            return withHead;
+            await _response.SendAsync(ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch (IOException)
         {
-            block.Dispose();
+            Abort(AbortReason.ConnectionLost);
         }
     }
 
-    private async ValueTask<int> SendHeadersAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    private async ValueTask FlushAsync(string operation, CancellationToken cancellationToken)
     {
-        var block = PrepareHeaders(body.Length);
+        CheckNotClosed(operation);
+        if (!FixHeadersIfAborted())
+        {
+            await SendBufferAndFlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Sends the head (if not sent) and the buffer, and pushes them to the client; a lost connection aborts.</summary>
+    private async ValueTask SendBufferAndFlushAsync(CancellationToken cancellationToken)
+    {
         try
         {
-            var withHead = AppendBodyToHead(ref block, body.Span);
-            await TransportWriteAsync(block.WrittenMemory, cancellationToken).ConfigureAwait(false);
-            return withHead;
+            await _response.SendBufferAsync(cancellationToken).ConfigureAwait(false);
+            await _response.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch (IOException)
         {
-            block.Dispose();
+            Abort(AbortReason.ConnectionLost);
         }
     }
 
-    /// <summary>Copies up to <see cref="MaxBodyWithHead"/> bytes of an uncompressed body after the head.</summary>
-    private int AppendBodyToHead(ref PooledBufferWriter block, ReadOnlySpan<byte> body)
+    /// <summary>An aborted response sends nothing more, so its headers are as good as sent.</summary>
+    private bool FixHeadersIfAborted()
     {
-        var count = _discardBody || _gzip is not null ? 0 : Math.Min(body.Length, MaxBodyWithHead);
-        if (count > 0)
-        {
-            body[..count].CopyTo(block.GetSpan(count));
-            block.Advance(count);
-        }
-
-        return count;
-    }
-
-    /// <summary>
-    /// Applies the CGI response rules and gzip negotiation, marks the headers sent, and serialises them, Status
-    /// first: lighttpd reads an authorizer's headers that come before its Status as those of a grant, and drops them.
-    /// </summary>
-    /// <param name="bodyLength">The body bytes known so far (0 when the headers go out first).</param>
-    private PooledBufferWriter PrepareHeaders(int bodyLength)
-    {
-        var location = GetHeader("Location");
-        if (location is not null && IsLocalRedirect(location, bodyLength))
-        {
-            // RFC 3875 section 6.2.2: a local redirect response is the Location field alone, with no body.
-            _headers.RemoveAll(h => !IsName(h, "Location"));
-            _discardBody = true;
-        }
-        else if (location is not null && GetHeader("Status") is null)
-        {
-            // RFC 3875 sections 6.2.3 and 6.2.4: a client redirect; 302 Found unless the application set a status.
-            _headers.Insert(0, new("Status", "302 Found"));
-        }
-
-        if (_gzipLevel > 0 && !_discardBody)
-        {
-            NegotiateGZip();
-        }
-
-        var status = IndexOf("Status");
-        if (status > 0)
-        {
-            var header = _headers[status];
-            _headers.RemoveAt(status);
-            _headers.Insert(0, header);
-        }
-
-        HeadersSent = true;
-        return HeaderBlock.Serialize(_headers);
-    }
-
-    /// <summary>
-    /// Whether the response is a local redirect (RFC 3875 section 6.2.2): a Location path and nothing else. A Status,
-    /// a header other than Location and Content-Type (which labels no body), or a body make it a client redirect,
-    /// passed on as written.
-    /// </summary>
-    private bool IsLocalRedirect(string location, int bodyLength)
-    {
-        if (bodyLength > 0 || !location.StartsWith('/') || location.StartsWith("//", StringComparison.Ordinal))
+        if (Aborted == AbortReason.None)
         {
             return false;
         }
 
-        foreach (var header in _headers)
-        {
-            if (!IsName(header, "Location") && !IsName(header, "Content-Type"))
-            {
-                return false;
-            }
-        }
-
+        _response.FixHeaders();
         return true;
-    }
-
-    private void NegotiateGZip()
-    {
-        AppendHeaderValue("Vary", "Accept-Encoding");
-        var status = StatusCode;
-        if (!AcceptEncoding.AllowsGZip(GetEnvironment("HTTP_ACCEPT_ENCODING"))
-            || GetHeader("Content-Encoding") is not null
-            || status is 204 or 304 || status < 200
-            || string.Equals(GetEnvironment("REQUEST_METHOD"), "HEAD", StringComparison.OrdinalIgnoreCase))
-        {
-            return;
-        }
-
-        SetHeader("Content-Encoding", "gzip");
-        DeleteHeader("Content-Length");
-        _gzip = new GZipStream(new TransportStream(this), new ZLibCompressionOptions { CompressionLevel = _gzipLevel }, leaveOpen: true);
-    }
-
-    private void WriteBody(ReadOnlySpan<byte> data)
-    {
-        if (_discardBody || data.IsEmpty)
-        {
-            return;
-        }
-
-        if (_gzip is not null)
-        {
-            _gzip.Write(data);
-            _gzipHasInput = true;
-        }
-        else
-        {
-            TransportWrite(data);
-        }
-
-        if (!_buffering)
-        {
-            _sentBodyBytes += data.Length;
-        }
-    }
-
-    private async ValueTask WriteBodyAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
-    {
-        if (_discardBody || data.IsEmpty)
-        {
-            return;
-        }
-
-        if (_gzip is not null)
-        {
-            await _gzip.WriteAsync(data, cancellationToken).ConfigureAwait(false);
-            _gzipHasInput = true;
-        }
-        else
-        {
-            await TransportWriteAsync(data, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (!_buffering)
-        {
-            _sentBodyBytes += data.Length;
-        }
-    }
-
-    /// <summary>Ends the gzip stream: its final block and trailer, or the empty member when there was no body.</summary>
-    private void FinishGZip()
-    {
-        if (_gzip is null)
-        {
-            return;
-        }
-
-        if (!_gzipHasInput)
-        {
-            TransportWrite(EmptyGZipMember);
-        }
-
-        _gzip.Dispose();
-    }
-
-    private async ValueTask FinishGZipAsync(CancellationToken cancellationToken)
-    {
-        if (_gzip is null)
-        {
-            return;
-        }
-
-        if (!_gzipHasInput)
-        {
-            await TransportWriteAsync(EmptyGZipMember, cancellationToken).ConfigureAwait(false);
-        }
-
-        await _gzip.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private void FlushBody()
-    {
-        _gzip?.Flush();
-        TransportFlush();
-    }
-
-    private async ValueTask FlushBodyAsync(CancellationToken cancellationToken)
-    {
-        if (_gzip is not null)
-        {
-            await _gzip.FlushAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await TransportFlushAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private void Guard(Action action)
-    {
-        if (Aborted != AbortReason.None)
-        {
-            HeadersSent = true;
-            return;
-        }
-
-        try
-        {
-            action();
-        }
-        catch (IOException)
-        {
-            Abort(AbortReason.ConnectionLost);
-        }
-    }
-
-    private async ValueTask GuardAsync(Func<CancellationToken, ValueTask> action, CancellationToken cancellationToken)
-    {
-        if (Aborted != AbortReason.None)
-        {
-            HeadersSent = true;
-            return;
-        }
-
-        try
-        {
-            await action(cancellationToken).ConfigureAwait(false);
-        }
-        catch (IOException)
-        {
-            Abort(AbortReason.ConnectionLost);
-        }
-    }
-
-    private void SafeComplete(Action action)
-    {
-        try
-        {
-            action();
-        }
-        catch (IOException)
-        {
-            Abort(AbortReason.ConnectionLost);
-        }
     }
 
     private void CheckNotClosed(string operation)
@@ -730,64 +383,12 @@ public abstract partial class Request
         }
     }
 
-    private void ReturnBuffer()
+    private void CheckBuffered(string operation)
     {
-        if (_buffer.Length > 0)
+        CheckNotClosed(operation);
+        if (!_buffering)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            throw new SequencingException($"{operation}: output is not buffered.");
         }
-
-        _buffer = [];
-    }
-
-    private void ReleaseOutput()
-    {
-        // Disposing the compressor writes its final block. After Close it already has; otherwise the response was
-        // abandoned (aborted, or never closed), and nothing more may reach the transport.
-        _outputReleased = true;
-        _gzip?.Dispose();
-        _gzip = null;
-        ReturnBuffer();
-    }
-
-    /// <summary>Lets the gzip encoder write into the transport.</summary>
-    private sealed class TransportStream(Request request) : Stream
-    {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Flush()
-        {
-            // The request flushes the transport itself after the compressor's sync flush.
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            if (!request._outputReleased)
-            {
-                request.TransportWrite(buffer);
-            }
-        }
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-            request._outputReleased ? ValueTask.CompletedTask : request.TransportWriteAsync(buffer, cancellationToken);
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
     }
 }

@@ -2,6 +2,7 @@ using System.Runtime.ExceptionServices;
 using System.Text;
 using FastCgi.Cgi.Cookies;
 using FastCgi.Cgi.Forms;
+using FastCgi.Cgi.Output;
 
 namespace FastCgi;
 
@@ -25,13 +26,14 @@ public abstract partial class Request : IDisposable
     /// <summary>Creates a request.</summary>
     protected Request()
     {
-        _headers.Add(new("Content-Type", DefaultContentType));
+        _headers.Add("Content-Type", DefaultContentType);
+        _response = new ResponseWriter(this, _headers);
     }
 
     /// <summary>The CGI meta-variables (<c>REQUEST_METHOD</c>, <c>QUERY_STRING</c>, <c>HTTP_*</c>...).</summary>
     public abstract IReadOnlyDictionary<string, string> Environ { get; }
 
-    /// <summary>The request body (the seed's <c>stdin</c>), readable while the web server is still sending it.</summary>
+    /// <summary>The request body (jonpy's <c>stdin</c>), readable while the web server is still sending it.</summary>
     public abstract Stream Body { get; }
 
     /// <summary>The limits that apply to this request's form, body and cookies.</summary>
@@ -58,7 +60,7 @@ public abstract partial class Request : IDisposable
     public string? GetEnvironment(string name) => Environ.TryGetValue(name, out var value) ? value : null;
 
     /// <summary>
-    /// The form (the seed's <c>params</c>), parsed on first access: the query string plus, for a body of type
+    /// The form (jonpy's <c>params</c>), parsed on first access: the query string plus, for a body of type
     /// <c>application/x-www-form-urlencoded</c> or <c>multipart/form-data</c>, the body. An asynchronous handler
     /// should <c>await</c> <see cref="ReadFormAsync"/> instead, which fills this property without blocking.
     /// </summary>
@@ -92,15 +94,15 @@ public abstract partial class Request : IDisposable
     /// <summary>The cookies from <c>HTTP_COOKIE</c>, name → value (percent-decoded).</summary>
     public IReadOnlyDictionary<string, string> Cookies => _cookies ??= CookieParser.Parse(GetEnvironment("HTTP_COOKIE"), Limits);
 
-    /// <summary>The encoding that decodes form names and values (the seed's <c>set_form_encoding</c>). Default UTF-8.</summary>
-    /// <exception cref="SequencingException">Set after the form was parsed or failed to parse.</exception>
+    /// <summary>The encoding that decodes form names and values (jonpy's <c>set_form_encoding</c>). Default UTF-8.</summary>
+    /// <exception cref="SequencingException">Set after the form or <see cref="Query"/> was parsed, or the form failed to parse.</exception>
     public Encoding FormEncoding
     {
         get => _formEncoding;
         set
         {
             ArgumentNullException.ThrowIfNull(value);
-            if (_form is not null || _formError is not null)
+            if (_form is not null || _formError is not null || _query is not null)
             {
                 throw new SequencingException("The form encoding cannot change after the form was parsed.");
             }
@@ -180,6 +182,8 @@ public abstract partial class Request : IDisposable
         {
             _form?.Dispose();
             _form = null;
+            _query?.Dispose();
+            _query = null;
             // Forgotten, not just disposed: an abort can still arrive from the transport after the request is done.
             if (_ownsAbortSource)
             {
@@ -187,7 +191,7 @@ public abstract partial class Request : IDisposable
             }
 
             _abortSource = null;
-            ReleaseOutput();
+            _response.Dispose();
         }
     }
 

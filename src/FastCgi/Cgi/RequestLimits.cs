@@ -11,31 +11,114 @@ public sealed record RequestLimits
     public static RequestLimits Default { get; } = new();
 
     /// <summary>Most form fields (query string, URL-encoded body and multipart parts together). Default 1024.</summary>
-    public int MaxFormFields { get; init; } = 1024;
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public int MaxFormFields
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxFormFields));
+            field = value;
+        }
+    } = 1024;
 
     /// <summary>Longest query string plus URL-encoded body, in bytes. Default 4 MiB.</summary>
-    public long MaxUrlEncodedBytes { get; init; } = 4 * 1024 * 1024;
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public long MaxUrlEncodedBytes
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxUrlEncodedBytes));
+            field = value;
+        }
+    } = 4 * 1024 * 1024;
 
     /// <summary>Most parts in a multipart body. Default 1024.</summary>
-    public int MaxMultipartParts { get; init; } = 1024;
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public int MaxMultipartParts
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxMultipartParts));
+            field = value;
+        }
+    } = 1024;
 
-    /// <summary>Longest header block of one multipart part, in bytes. Default 16 KiB.</summary>
-    public int MaxPartHeaderBytes { get; init; } = 16 * 1024;
+    /// <summary>Longest header block of one multipart part, in bytes, at most 1 MiB. Default 16 KiB.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero, negative or over 1 MiB.</exception>
+    public int MaxPartHeaderBytes
+    {
+        get;
+        init
+        {
+            // The parser keeps a window of this size in one array.
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxPartHeaderBytes));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 1024 * 1024, nameof(MaxPartHeaderBytes));
+            field = value;
+        }
+    } = 16 * 1024;
 
     /// <summary>Largest whole multipart body, in bytes. Default 128 MiB.</summary>
-    public long MaxMultipartBytes { get; init; } = 128L * 1024 * 1024;
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public long MaxMultipartBytes
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxMultipartBytes));
+            field = value;
+        }
+    } = 128L * 1024 * 1024;
 
     /// <summary>
-    /// A part larger than this is spooled to a temporary file instead of memory. Default 64 KiB.
+    /// A part larger than this is spooled to a temporary file instead of memory; 0 spools every part. Default 64 KiB.
     /// </summary>
-    public int PartMemoryThreshold { get; init; } = 64 * 1024;
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public int PartMemoryThreshold
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value, nameof(PartMemoryThreshold));
+            field = value;
+        }
+    } = 64 * 1024;
 
     /// <summary>Longest text value of one form field (not a file), in bytes. Default 4 MiB.</summary>
-    public int MaxFieldValueBytes { get; init; } = 4 * 1024 * 1024;
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public int MaxFieldValueBytes
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxFieldValueBytes));
+            field = value;
+        }
+    } = 4 * 1024 * 1024;
 
     /// <summary>Most cookies read from <c>HTTP_COOKIE</c>. Default 100.</summary>
-    public int MaxCookies { get; init; } = 100;
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public int MaxCookies
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxCookies));
+            field = value;
+        }
+    } = 100;
 
     /// <summary>Longest <c>HTTP_COOKIE</c> value, in bytes. Default 16 KiB.</summary>
-    public int MaxCookieHeaderBytes { get; init; } = 16 * 1024;
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public int MaxCookieHeaderBytes
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxCookieHeaderBytes));
+            field = value;
+        }
+    } = 16 * 1024;
 }

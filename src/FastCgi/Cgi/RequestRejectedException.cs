@@ -30,6 +30,19 @@ public class RequestRejectedException : Exception
         StatusCode = 400;
     }
 
+    /// <summary>A rejection by the library, for <paramref name="reason"/>.</summary>
+    internal RequestRejectedException(RequestRejectionReason reason, int statusCode, string message) : base(message)
+    {
+        Reason = reason;
+        StatusCode = statusCode;
+    }
+
     /// <summary>The HTTP status the client gets.</summary>
     public int StatusCode { get; }
+
+    /// <summary>
+    /// Which limit the request went over, or what could not be parsed; <see cref="RequestRejectionReason.Unspecified"/>
+    /// for a rejection thrown by application code.
+    /// </summary>
+    public RequestRejectionReason Reason { get; }
 }

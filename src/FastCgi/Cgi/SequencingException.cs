@@ -3,7 +3,7 @@ namespace FastCgi;
 /// <summary>
 /// Thrown when a <see cref="Request"/> method is called out of order: changing headers after they were sent,
 /// writing after <see cref="Request.Close"/>, clearing output that is not buffered, and so on.
-/// This is the seed's <c>SequencingError</c>: calls out of order are an error, never silently ignored.
+/// This is jonpy's <c>SequencingError</c>: calls out of order are an error, never silently ignored.
 /// </summary>
 public sealed class SequencingException : InvalidOperationException
 {

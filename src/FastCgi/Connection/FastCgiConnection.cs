@@ -455,7 +455,7 @@ internal sealed class FastCgiConnection
             // The handler's next read fails with a 413; the rest of this body is dropped.
             context.StdinComplete = true;
             Log.BodyTooLarge(_server.Logger, _id, context.RequestId, limit);
-            context.Stdin.Writer.Complete(new RequestRejectedException(413, $"The request body is over MaxRequestBodyBytes ({limit} bytes)."));
+            context.Stdin.Writer.Complete(Cgi.RequestRejection.Create(RequestRejectionReason.RequestBodyTooLarge, limit));
             return ValueTask.CompletedTask;
         }
 

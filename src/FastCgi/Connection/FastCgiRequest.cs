@@ -5,7 +5,7 @@ using FastCgi.Protocol;
 namespace FastCgi;
 
 /// <summary>
-/// A request served over FastCGI (the seed's <c>fcgi.Request</c>): the same interface as every
+/// A request served over FastCGI (jonpy's <c>fcgi.Request</c>): the same interface as every
 /// <see cref="Request"/>, plus the FCGI_DATA stream of the Filter role. The body and data are streams the handler
 /// reads while the web server is still sending them; the response goes out as FCGI_STDOUT records.
 /// </summary>
@@ -46,21 +46,11 @@ public class FastCgiRequest : Request
     internal void AbortFromServer(AbortReason reason) => Abort(reason);
 
     /// <inheritdoc />
-    protected override void TransportWrite(ReadOnlySpan<byte> data) =>
-        _output.WriteStream(RecordType.Stdout, _context.RequestId, data);
-
-    /// <inheritdoc />
     protected override ValueTask TransportWriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
         _output.WriteStreamAsync(RecordType.Stdout, _context.RequestId, data, cancellationToken);
 
     /// <inheritdoc />
-    protected override void TransportFlush() => _output.Flush();
-
-    /// <inheritdoc />
     protected override ValueTask TransportFlushAsync(CancellationToken cancellationToken) => _output.FlushAsync(cancellationToken);
-
-    /// <inheritdoc />
-    protected override void TransportComplete() => TransportCompleteAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
 
     /// <inheritdoc />
     protected override ValueTask TransportCompleteAsync(CancellationToken cancellationToken)
@@ -106,7 +96,7 @@ public class FastCgiRequest : Request
 }
 
 /// <summary>
-/// A <see cref="FastCgiRequest"/> that compresses its body with gzip when the client accepts it (the seed's
+/// A <see cref="FastCgiRequest"/> that compresses its body with gzip when the client accepts it (jonpy's
 /// <c>GZipRequest</c>): <see cref="Request.GZipLevel"/> starts at 6. Chosen with <see cref="FastCgiServerOptions.GZip"/>.
 /// </summary>
 public class GZipFastCgiRequest : FastCgiRequest

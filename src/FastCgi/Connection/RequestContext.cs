@@ -132,9 +132,14 @@ internal sealed class RequestContext : IThreadPoolWorkItem
 
         if (needed > _params.Length)
         {
+            // The records before this one stay at the front: a pair may straddle records (spec 3.4).
             var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, 1024));
             _params.AsSpan(0, _paramsLength).CopyTo(bigger);
-            ReturnParams();
+            if (_params.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(_params);
+            }
+
             _params = bigger;
         }
 

@@ -39,7 +39,7 @@ internal sealed class ServerContext
 
     public int MaxRequestsPerConnection { get; }
 
-    /// <summary>The FCGI_GET_VALUES answers: the limits enforced, overridden by the seed's <c>params</c>.</summary>
+    /// <summary>The FCGI_GET_VALUES answers: the limits enforced, overridden by jonpy's <c>params</c>.</summary>
     public IReadOnlyDictionary<string, string> GetValuesAnswers { get; }
 
     /// <summary>Set once the server stops taking new requests (<see cref="FastCgiServer.Exit"/> or max_requests).</summary>
@@ -68,7 +68,7 @@ internal sealed class ServerContext
         var maxRequests = Options.MaxRequests;
         if (maxRequests > 0 && Interlocked.Increment(ref _begunRequests) >= maxRequests)
         {
-            // The seed: "it will exit after that many requests have been initiated".
+            // jonpy's fcgi.Server: "it will exit after that many requests have been initiated".
             Stopping = true;
             OnMaxRequestsReached();
         }

@@ -8,7 +8,7 @@ using FastCgi.Server;
 namespace FastCgi;
 
 /// <summary>
-/// The FastCGI application's main loop (the seed's <c>fcgi.Server</c>): accepts web server connections and runs a
+/// The FastCGI application's main loop (jonpy's <c>fcgi.Server</c>): accepts web server connections and runs a
 /// new handler for each request, by role. When the program was not started as a FastCGI application (fd 0 is not
 /// a listening socket and no <see cref="FastCgiServerOptions.Listen"/> address is given) it serves the one
 /// request of a plain CGI run instead, so the same program works under both.
@@ -22,7 +22,7 @@ public sealed class FastCgiServer
     private readonly IReadOnlyDictionary<Role, Func<Handler>> _handlers;
     private readonly CancellationTokenSource _exit = new();
 
-    /// <summary>A server with a handler factory per role (the seed's <c>handler_types</c>).</summary>
+    /// <summary>A server with a handler factory per role (jonpy's <c>handler_types</c>).</summary>
     /// <param name="handlers">Role → a factory that makes a new handler for each request. A role without one is refused with FCGI_UNKNOWN_ROLE.</param>
     /// <param name="options">How to run; see <see cref="FastCgiServerOptions"/>.</param>
     public FastCgiServer(IReadOnlyDictionary<Role, Func<Handler>> handlers, FastCgiServerOptions? options = null)
@@ -43,10 +43,10 @@ public sealed class FastCgiServer
     /// <summary>How the server runs.</summary>
     public FastCgiServerOptions Options { get; }
 
-    /// <summary>Serves until <see cref="Exit"/>, the seed's <c>max_requests</c>, or forever.</summary>
+    /// <summary>Serves until <see cref="Exit"/>, jonpy's <c>max_requests</c>, or forever.</summary>
     public void Run() => RunAsync().GetAwaiter().GetResult();
 
-    /// <summary>Serves until <see cref="Exit"/>, <paramref name="cancellationToken"/>, or the seed's <c>max_requests</c>.</summary>
+    /// <summary>Serves until <see cref="Exit"/>, <paramref name="cancellationToken"/>, or jonpy's <c>max_requests</c>.</summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
         if (Options.InlineCompletions)

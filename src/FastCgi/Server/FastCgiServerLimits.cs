@@ -15,50 +15,122 @@ public sealed record FastCgiServerLimits
     /// a slot only when every connection has a request in flight. Lowered to what the process's open-file limit
     /// allows. Default 16384; always 1 at <see cref="ThreadingLevel.Sequential"/>.
     /// </summary>
-    public int MaxConnections { get; init; } = 16384;
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public int MaxConnections
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxConnections));
+            field = value;
+        }
+    } = 16384;
 
     /// <summary>
     /// Most concurrent requests in the process (FCGI_MAX_REQS); a request past it is refused with
     /// FCGI_OVERLOADED. Default 1024; always 1 at <see cref="ThreadingLevel.Sequential"/>.
     /// </summary>
-    public int MaxConcurrentRequests { get; init; } = 1024;
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public int MaxConcurrentRequests
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxConcurrentRequests));
+            field = value;
+        }
+    } = 1024;
 
     /// <summary>
     /// Most concurrent requests on one connection at <see cref="ThreadingLevel.Multiplexed"/>; a request past it
     /// is refused with FCGI_OVERLOADED. Default 256.
     /// </summary>
-    public int MaxRequestsPerConnection { get; init; } = 256;
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public int MaxRequestsPerConnection
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxRequestsPerConnection));
+            field = value;
+        }
+    } = 256;
 
     /// <summary>
     /// Most bytes of one request's PARAMS stream (the CGI meta-variables; nginx sends about 1 KiB). A request past
     /// it closes the connection as protocol abuse. Default 1 MiB.
     /// </summary>
-    public int MaxParamsBytes { get; init; } = 1024 * 1024;
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public int MaxParamsBytes
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxParamsBytes));
+            field = value;
+        }
+    } = 1024 * 1024;
 
     /// <summary>
     /// Bytes of request body (STDIN or DATA) held per request while the handler has not read them; past it the
     /// server stops reading from the connection until the handler catches up. Default 256 KiB.
     /// </summary>
-    public int MaxBufferedInputBytes { get; init; } = 256 * 1024;
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public int MaxBufferedInputBytes
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxBufferedInputBytes));
+            field = value;
+        }
+    } = 256 * 1024;
 
     /// <summary>
     /// Most CGI meta-variables in one request's PARAMS stream; past it the connection is closed as protocol
     /// abuse. Default 1000 (nginx sends about 30).
     /// </summary>
-    public int MaxParamCount { get; init; } = 1000;
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public int MaxParamCount
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxParamCount));
+            field = value;
+        }
+    } = 1000;
 
     /// <summary>
     /// Longest name or value in the PARAMS stream, in bytes; past it the connection is closed as protocol abuse.
     /// Default 256 KiB (web servers cap a request header far lower, at 8 to 64 KiB).
     /// </summary>
-    public int MaxParamLength { get; init; } = 256 * 1024;
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public int MaxParamLength
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxParamLength));
+            field = value;
+        }
+    } = 256 * 1024;
 
     /// <summary>
     /// Largest request body (STDIN) of one request, in bytes. Past it the handler's next body read throws a
     /// <see cref="RequestRejectedException"/> (413). The body streams, so this bounds time, not memory.
     /// Default 2 GiB.
     /// </summary>
-    public long MaxRequestBodyBytes { get; init; } = 2L * 1024 * 1024 * 1024;
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public long MaxRequestBodyBytes
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value, nameof(MaxRequestBodyBytes));
+            field = value;
+        }
+    } = 2L * 1024 * 1024 * 1024;
 
     /// <summary>
     /// How long a new connection may take to send a request's whole PARAMS stream, and how long the input of a
@@ -66,11 +138,29 @@ public sealed record FastCgiServerLimits
     /// connection is closed. An idle kept-alive connection with no request in flight is never timed out: its
     /// lifetime is the web server's to decide. Default 30 s.
     /// </summary>
-    public TimeSpan InputTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public TimeSpan InputTimeout
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero, nameof(InputTimeout));
+            field = value;
+        }
+    } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// How long a write to the web server may wait for it to read (a web server that stopped reading the
     /// response). Past it the connection is closed and its requests are aborted. Default 60 s.
     /// </summary>
-    public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public TimeSpan WriteTimeout
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero, nameof(WriteTimeout));
+            field = value;
+        }
+    } = TimeSpan.FromSeconds(60);
 }

@@ -4,29 +4,51 @@ using Microsoft.Extensions.Logging;
 namespace FastCgi;
 
 /// <summary>
-/// How a <see cref="FastCgiServer"/> runs: the seed's constructor arguments (<c>max_requests</c>, <c>params</c>,
+/// How a <see cref="FastCgiServer"/> runs: the arguments of jonpy's <c>fcgi.Server</c> (<c>max_requests</c>, <c>params</c>,
 /// <c>request_type</c>, <c>threading_level</c>) plus where to listen, limits and logging.
 /// Every property has a documented default.
 /// </summary>
 public sealed record FastCgiServerOptions
 {
-    /// <summary>The seed's <c>threading_level</c>. Default <see cref="FastCgi.ThreadingLevel.PerConnection"/> (1).</summary>
-    public ThreadingLevel ThreadingLevel { get; init; } = ThreadingLevel.PerConnection;
+    /// <summary>jonpy's <c>fcgi.Server</c> argument <c>threading_level</c>. Default <see cref="FastCgi.ThreadingLevel.PerConnection"/> (1).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined level.</exception>
+    public ThreadingLevel ThreadingLevel
+    {
+        get;
+        init
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(ThreadingLevel), value, "The threading level is 0, 1 or 2.");
+            }
+
+            field = value;
+        }
+    } = ThreadingLevel.PerConnection;
 
     /// <summary>
-    /// The seed's <c>max_requests</c>: after this many requests have begun, the server stops accepting work, lets
+    /// jonpy's <c>max_requests</c>: after this many requests have begun, the server stops accepting work, lets
     /// those requests finish and <see cref="FastCgiServer.Run"/> returns. Default 0: unlimited.
     /// </summary>
-    public int MaxRequests { get; init; }
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public int MaxRequests
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value, nameof(MaxRequests));
+            field = value;
+        }
+    }
 
     /// <summary>
-    /// The seed's <c>params</c>: values answered to FCGI_GET_VALUES in place of the server's own
+    /// jonpy's <c>params</c>: values answered to FCGI_GET_VALUES in place of the server's own
     /// (FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS), or in addition to them. Default none.
     /// </summary>
     public IReadOnlyDictionary<string, string>? Params { get; init; }
 
     /// <summary>
-    /// The seed's <c>request_type=GZipRequest</c>: every request is a <see cref="GZipFastCgiRequest"/> (and a
+    /// jonpy's <c>request_type=GZipRequest</c>: every request is a <see cref="GZipFastCgiRequest"/> (and a
     /// <see cref="GZipCgiRequest"/> under the CGI fallback). Default false.
     /// </summary>
     public bool GZip { get; init; }
@@ -36,10 +58,37 @@ public sealed record FastCgiServerOptions
     /// <c>[::1]:9000</c>, <c>*:9000</c>, or <c>unix:/path/to/socket</c>. Default none: use fd 0, or run as CGI
     /// when fd 0 is not a socket.
     /// </summary>
-    public string? Listen { get; init; }
+    /// <exception cref="ArgumentException">The value is empty or white space.</exception>
+    public string? Listen
+    {
+        get;
+        init
+        {
+            if (value is not null && string.IsNullOrWhiteSpace(value))
+            {
+                throw new ArgumentException("The listen address is empty; leave it null to use fd 0.", nameof(Listen));
+            }
+
+            field = value;
+        }
+    }
 
     /// <summary>The file mode of a Unix socket the server binds. Default 0660 (owner and group, e.g. the web server's).</summary>
-    public UnixFileMode UnixSocketMode { get; init; } =
+    /// <exception cref="ArgumentOutOfRangeException">The value has bits beyond 07777.</exception>
+    public UnixFileMode UnixSocketMode
+    {
+        get;
+        init
+        {
+            // Permission, setuid, setgid and sticky bits only (07777).
+            if (((int)value & ~0xFFF) != 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(UnixSocketMode), value, "A file mode is at most 07777.");
+            }
+
+            field = value;
+        }
+    } =
         UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
 
     /// <summary>
@@ -49,13 +98,40 @@ public sealed record FastCgiServerOptions
     public string? WebServerAddresses { get; init; } = Environment.GetEnvironmentVariable("FCGI_WEB_SERVER_ADDRS");
 
     /// <summary>The limits the server enforces. Default <see cref="FastCgiServerLimits.Default"/>.</summary>
-    public FastCgiServerLimits Limits { get; init; } = FastCgiServerLimits.Default;
+    /// <exception cref="ArgumentNullException">The value is null.</exception>
+    public FastCgiServerLimits Limits
+    {
+        get;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value, nameof(Limits));
+            field = value;
+        }
+    } = FastCgiServerLimits.Default;
 
     /// <summary>The limits on each request's form, body and cookies. Default <see cref="RequestLimits.Default"/>.</summary>
-    public RequestLimits RequestLimits { get; init; } = RequestLimits.Default;
+    /// <exception cref="ArgumentNullException">The value is null.</exception>
+    public RequestLimits RequestLimits
+    {
+        get;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value, nameof(RequestLimits));
+            field = value;
+        }
+    } = RequestLimits.Default;
 
     /// <summary>How long <see cref="FastCgiServer.Exit"/> lets requests in flight finish before aborting them. Default 30 s.</summary>
-    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public TimeSpan ShutdownTimeout
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero, nameof(ShutdownTimeout));
+            field = value;
+        }
+    } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Whether <see cref="FastCgiServer.Run"/> handles SIGTERM and SIGINT (drain, then return) and ignores SIGHUP

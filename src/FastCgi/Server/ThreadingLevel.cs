@@ -1,7 +1,7 @@
 namespace FastCgi;
 
 /// <summary>
-/// The seed's <c>threading_level</c>: how much a server does at once. In .NET these are tasks, not one OS thread
+/// jonpy's <c>fcgi.Server</c> argument <c>threading_level</c>: how much a server does at once. In .NET these are tasks, not one OS thread
 /// per request: a synchronous handler may block its thread, an asynchronous one holds none while it waits.
 /// </summary>
 public enum ThreadingLevel

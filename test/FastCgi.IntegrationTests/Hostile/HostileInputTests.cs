@@ -359,14 +359,23 @@ public sealed class HostileInputTests
     {
         await using var server = await EchoServer.StartAsync(["--threading-level", "2"]);
         await using var client = await server.ConnectAsync();
-        await client.SendAsync(Request(1, Environ("/slow?ms=1500"), []));
+
+        // Request 1 stays in flight until the test sends the rest of its body: no race with the drain.
+        var first = "first half "u8.ToArray();
+        var second = "second half"u8.ToArray();
+        await client.SendAsync([
+            .. Begin(1),
+            .. FcgiRecords.Stream(Params, 1, NameValues(Environ("/upload", "POST", "application/octet-stream", first.Length + second.Length))),
+            .. FcgiRecords.Record(Stdin, 1, first)]);
         await client.SyncAsync();
         server.Signal(15);
         Assert.True(await server.WaitUntilNotListeningAsync(TimeSpan.FromSeconds(5)));
         await Assert.ThrowsAnyAsync<SocketException>(server.ConnectAsync);
         await client.SendAsync(Begin(2));
         Assert.Equal(2, (await client.ReadResponseAsync(2)).ProtocolStatus);
-        Assert.Equal("slept 1500\n", (await client.ReadResponseAsync(1)).BodyText);
+        await client.SendAsync(FcgiRecords.Stream(Stdin, 1, second));
+        var sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([.. first, .. second]));
+        Assert.Equal($"{{\"length\": 22, \"sha256\": \"{sha256}\"}}", (await client.ReadResponseAsync(1)).BodyText);
         Assert.True(await server.WaitForExitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(0, server.ExitCode);
     }

@@ -30,7 +30,7 @@ public sealed class SoakTests
 
         var descriptors = server.LeakableFileDescriptors();
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        var workers = Enumerable.Range(0, 8).Select(seed => Task.Run(() => WorkAsync(server, seed, deadline))).ToArray();
+        var workers = Enumerable.Range(0, 8).Select(worker => Task.Run(() => WorkAsync(server, worker, deadline))).ToArray();
         var verified = (await Task.WhenAll(workers)).Sum();
         Assert.True(verified > 100, $"only {verified} responses verified");
 
@@ -47,9 +47,9 @@ public sealed class SoakTests
         Assert.Equal("Hello, world!\n", (await client.RequestAsync(1, Environ("/hello"))).BodyText);
     }
 
-    private static async Task<int> WorkAsync(EchoServer server, int seed, DateTime deadline)
+    private static async Task<int> WorkAsync(EchoServer server, int worker, DateTime deadline)
     {
-        var random = new Random(seed);
+        var random = new Random(worker);
         var verified = 0;
         FcgiTestClient? client = null;
         ushort id = 0;

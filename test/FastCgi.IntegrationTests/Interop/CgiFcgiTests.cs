@@ -78,6 +78,72 @@ public sealed class CgiFcgiTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_9000_byte_cookie_crosses_cgi_fcgis_8_KiB_params_records()
+    {
+        var cookie = Letters(9000 - "big=".Length);
+        var environ = CgiVariables.Environ("/app/echo", extra: new Dictionary<string, string> { ["HTTP_COOKIE"] = "big=" + cookie });
+
+        var result = await RunAsync(environ);
+
+        Assert.Equal(ExpectedEcho(environ, new Dictionary<string, string> { ["big"] = cookie }), result.Text);
+        Assert.Equal("", result.Stderr);
+        Assert.Equal(0, result.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_100_KiB_value_crosses_cgi_fcgis_8_KiB_params_records()
+    {
+        var environ = CgiVariables.Environ("/app/echo", extra: new Dictionary<string, string> { ["HTTP_X_BIG"] = Letters(100 * 1024) });
+
+        var result = await RunAsync(environ);
+
+        Assert.Equal(ExpectedEcho(environ, new Dictionary<string, string>()), result.Text);
+        Assert.Equal("", result.Stderr);
+        Assert.Equal(0, result.ExitCode);
+    }
+
+    /// <summary>
+    /// What /echo answers to a GET without a query: its environ is everything cgi-fcgi had in its environment,
+    /// which is <paramref name="environ"/> plus what <see cref="CgiRun"/> keeps of the test's own.
+    /// </summary>
+    private static string ExpectedEcho(IDictionary<string, string> environ, IDictionary<string, string> cookies)
+    {
+        var all = new Dictionary<string, string>(CgiRun.InheritedEnvironment(), StringComparer.Ordinal);
+        foreach (var (name, value) in environ)
+        {
+            all[name] = value;
+        }
+
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new System.Text.Json.Utf8JsonWriter(output))
+        {
+            json.WriteStartObject();
+            json.WriteString("method", "GET");
+            json.WriteStartObject("params");
+            json.WriteEndObject();
+            json.WriteStartObject("cookies");
+            foreach (var (name, value) in cookies)
+            {
+                json.WriteString(name, value);
+            }
+
+            json.WriteEndObject();
+            json.WriteStartObject("environ");
+            foreach (var (name, value) in all.OrderBy(pair => pair.Key, StringComparer.Ordinal))
+            {
+                json.WriteString(name, value);
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return "Content-Type: application/json\r\n\r\n" + Encoding.UTF8.GetString(output.WrittenSpan);
+    }
+
+    private static string Letters(int length) => string.Concat(Enumerable.Range(0, length).Select(i => (char)('a' + (i % 26))));
+
     private Task<CgiResult> RunAsync(IDictionary<string, string> environ, byte[]? body = null) =>
         CgiRun.RunProgramAsync(EchoApp.RequireTool("cgi-fcgi", "libfcgi-bin"), ["-bind", "-connect", _app!.SocketPath], environ, body);
 }

@@ -70,13 +70,13 @@ internal static class Http
 /// </summary>
 internal sealed class GeneratedContent : HttpContent
 {
-    private readonly int _seed;
+    private readonly int _variant;
     private string? _sha256;
 
-    public GeneratedContent(long length, int seed = 1)
+    public GeneratedContent(long length, int variant = 1)
     {
         Length = length;
-        _seed = seed;
+        _variant = variant;
         Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
     }
 
@@ -87,7 +87,7 @@ internal sealed class GeneratedContent : HttpContent
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var random = new Random(_seed);
+        var random = new Random(_variant);
         var buffer = new byte[256 * 1024];
         for (var sent = 0L; sent < Length;)
         {

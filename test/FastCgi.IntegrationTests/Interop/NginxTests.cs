@@ -117,7 +117,7 @@ public sealed class NginxTcpTests(NginxTcpFixture fixture) : ResponderContract(f
     public async Task Unbuffered_request_body_is_not_spooled_to_disk()
     {
         using var client = Client();
-        using var content = new GeneratedContent(8 * 1024 * 1024, seed: 5);
+        using var content = new GeneratedContent(8 * 1024 * 1024, variant: 5);
         using var response = await client.PostAsync("upload", content, TestContext.Current.CancellationToken);
         Assert.Equal($"{{\"length\": {8 * 1024 * 1024}, \"sha256\": \"{content.Sha256}\"}}", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         Assert.DoesNotContain("a client request body is buffered to a temporary file", fixture.Nginx.ErrorLog(), StringComparison.Ordinal);
@@ -146,7 +146,7 @@ public sealed class NginxUnixTests(NginxUnixFixture fixture) : ResponderContract
     public async Task Buffered_request_body_is_spooled_to_disk_first()
     {
         using var client = Client();
-        using var content = new GeneratedContent(8 * 1024 * 1024, seed: 6);
+        using var content = new GeneratedContent(8 * 1024 * 1024, variant: 6);
         using var response = await client.PostAsync("upload", content, TestContext.Current.CancellationToken);
         Assert.Equal($"{{\"length\": {8 * 1024 * 1024}, \"sha256\": \"{content.Sha256}\"}}", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         Assert.Contains("a client request body is buffered to a temporary file", await fixture.Nginx.WaitForErrorLogAsync("buffered to a temporary file"), StringComparison.Ordinal);
@@ -245,5 +245,42 @@ internal static class FailingHalfWay
         var pattern = "0123456789abcdef"u8.ToArray();
         Assert.All(received.ToArray().Select((b, i) => (b, i)), x => Assert.Equal(pattern[x.i % 16], x.b));
         return (int)received.Length;
+    }
+}
+
+/// <summary>
+/// 60 KB of request headers (with <c>large_client_header_buffers</c> raised so nginx takes them): nginx sends them
+/// as one PARAMS record near the 65,535-byte maximum, and the echo sample must see every header byte for byte.
+/// </summary>
+public sealed class NginxLargeHeaderTests
+{
+    [Fact]
+    public async Task Sixty_KB_of_request_headers_reach_the_handler_byte_exact()
+    {
+        await using var app = await EchoServer.StartAsync(["--threading-level", "2"], tcp: true);
+        await using var nginx = await NginxServer.StartAsync(server =>
+            Snippets.Render("nginx-tcp.conf", server, server.Port, new Dictionary<string, string> { ["127.0.0.1:9000"] = app.EndPoint.ToString()! })
+                .Replace("server {", "server {\n    large_client_header_buffers 8 64k;", StringComparison.Ordinal));
+        using var client = Http.Client(new Uri(nginx.BaseUri, "app/"));
+
+        // Six headers of 10,000 bytes: every printable ASCII character, in a different order in each.
+        var headers = Enumerable.Range(0, 6).ToDictionary(
+            i => $"X-Big-{i}",
+            i => string.Concat(Enumerable.Range(0, 10_000).Select(j => (char)(0x21 + ((j * (i + 1)) % 94)))));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "echo");
+        foreach (var (name, value) in headers)
+        {
+            Assert.True(request.Headers.TryAddWithoutValidation(name, value));
+        }
+
+        using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var environ = (await Http.JsonAsync(response)).GetProperty("environ");
+        var seen = environ.EnumerateObject()
+            .Where(variable => variable.Name.StartsWith("HTTP_", StringComparison.Ordinal))
+            .ToDictionary(variable => variable.Name, variable => variable.Value.GetString());
+        var expected = headers.ToDictionary(header => "HTTP_" + header.Key.ToUpperInvariant().Replace('-', '_'), header => (string?)header.Value);
+        expected["HTTP_HOST"] = "127.0.0.1";
+        Assert.Equal(expected.OrderBy(pair => pair.Key, StringComparer.Ordinal), seen.OrderBy(pair => pair.Key, StringComparer.Ordinal));
     }
 }

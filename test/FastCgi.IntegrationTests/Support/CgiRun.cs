@@ -15,6 +15,21 @@ internal static class CgiRun
     public static Task<CgiResult> RunAsync(IDictionary<string, string> environ, byte[]? body = null, params string[] args) =>
         RunProgramAsync(EchoApp.Executable, args, environ, body);
 
+    /// <summary>The variables a program run here gets besides the request's: PATH, HOME and DOTNET_ROOT.</summary>
+    public static Dictionary<string, string> InheritedEnvironment()
+    {
+        var inherited = new Dictionary<string, string>(StringComparer.Ordinal) { ["HOME"] = Path.GetTempPath() };
+        foreach (var name in new[] { "PATH", "DOTNET_ROOT" })
+        {
+            if (Environment.GetEnvironmentVariable(name) is { } value)
+            {
+                inherited[name] = value;
+            }
+        }
+
+        return inherited;
+    }
+
     /// <summary>Runs <paramref name="program"/> the way a web server runs a CGI program (cgi-fcgi is one too).</summary>
     public static async Task<CgiResult> RunProgramAsync(string program, IEnumerable<string> args, IDictionary<string, string> environ, byte[]? body = null)
     {
@@ -32,12 +47,11 @@ internal static class CgiRun
 
         // A CGI program sees the web server's variables, not the test runner's.
         start.Environment.Clear();
-        start.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH");
-        start.Environment["HOME"] = Path.GetTempPath();
-        if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { } dotnetRoot)
+        foreach (var (name, value) in InheritedEnvironment())
         {
-            start.Environment["DOTNET_ROOT"] = dotnetRoot;
+            start.Environment[name] = value;
         }
+
         foreach (var (name, value) in environ)
         {
             start.Environment[name] = value;

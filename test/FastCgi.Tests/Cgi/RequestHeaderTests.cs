@@ -12,7 +12,7 @@ public sealed class RequestHeaderTests
     {
         using var request = new RecordingRequest();
 
-        Assert.Equal([H("Content-Type", "text/html; charset=utf-8")], request.Headers);
+        Assert.Equal([H("Content-Type", "text/html; charset=utf-8")], request.ResponseHeaders);
         Assert.Equal("text/html; charset=utf-8", Request.DefaultContentType);
         Assert.False(request.HeadersSent);
         Assert.Equal(200, request.StatusCode);
@@ -28,7 +28,7 @@ public sealed class RequestHeaderTests
 
         request.SetHeader("x-a", "3");
 
-        Assert.Equal([H("Content-Type", Request.DefaultContentType), H("x-a", "3"), H("X-B", "b")], request.Headers);
+        Assert.Equal([H("Content-Type", Request.DefaultContentType), H("x-a", "3"), H("X-B", "b")], request.ResponseHeaders);
     }
 
     [Fact]
@@ -38,7 +38,7 @@ public sealed class RequestHeaderTests
 
         request.SetHeader("X-New", "v");
 
-        Assert.Equal([H("Content-Type", Request.DefaultContentType), H("X-New", "v")], request.Headers);
+        Assert.Equal([H("Content-Type", Request.DefaultContentType), H("X-New", "v")], request.ResponseHeaders);
     }
 
     [Fact]
@@ -56,7 +56,7 @@ public sealed class RequestHeaderTests
         Assert.Null(request.GetHeader("Missing"));
         Assert.Equal(
             [H("Content-Type", Request.DefaultContentType), H("Set-Thing", "one"), H("X-Other", "x"), H("SET-THING", "two")],
-            request.Headers);
+            request.ResponseHeaders);
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public sealed class RequestHeaderTests
 
         Assert.True(request.DeleteHeader("X-A"));
         Assert.False(request.DeleteHeader("X-A"));
-        Assert.Equal([H("Content-Type", Request.DefaultContentType), H("X-B", "b")], request.Headers);
+        Assert.Equal([H("Content-Type", Request.DefaultContentType), H("X-B", "b")], request.ResponseHeaders);
     }
 
     [Fact]
@@ -80,7 +80,7 @@ public sealed class RequestHeaderTests
 
         request.ClearHeaders();
 
-        Assert.Empty(request.Headers);
+        Assert.Empty(request.ResponseHeaders);
         Assert.Null(request.GetHeader("Content-Type"));
     }
 
@@ -91,7 +91,7 @@ public sealed class RequestHeaderTests
 
         request.AppendHeaderValue("Vary", "Cookie");
 
-        Assert.Equal([H("Content-Type", Request.DefaultContentType), H("Vary", "Cookie")], request.Headers);
+        Assert.Equal([H("Content-Type", Request.DefaultContentType), H("Vary", "Cookie")], request.ResponseHeaders);
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class RequestHeaderTests
         request.AppendHeaderValue("Vary", "COOKIE");
         request.AppendHeaderValue("Vary", "accept-encoding");
 
-        Assert.Equal([H("Content-Type", Request.DefaultContentType), H("Vary", "Cookie,Accept-Language, Accept-Encoding")], request.Headers);
+        Assert.Equal([H("Content-Type", Request.DefaultContentType), H("Vary", "Cookie,Accept-Language, Accept-Encoding")], request.ResponseHeaders);
     }
 
     [Fact]
@@ -134,7 +134,7 @@ public sealed class RequestHeaderTests
 
         request.SetStatus(599);
         Assert.Equal("599 Server Error", request.GetHeader("Status"));
-        Assert.Single(request.Headers, h => h.Key == "Status");
+        Assert.Single(request.ResponseHeaders, h => h.Key == "Status");
     }
 
     [Theory]
@@ -176,13 +176,13 @@ public sealed class RequestHeaderTests
     {
         using var request = new RecordingRequest();
         request.AddHeader("X-A", "keep");
-        List<KeyValuePair<string, string>> before = [.. request.Headers];
+        List<KeyValuePair<string, string>> before = [.. request.ResponseHeaders];
 
         Assert.Throws<ArgumentException>(() => request.SetHeader(name, value));
         Assert.Throws<ArgumentException>(() => request.AddHeader(name, value));
         Assert.Throws<ArgumentException>(() => request.AppendHeaderValue(name, value));
 
-        Assert.Equal(before, request.Headers);
+        Assert.Equal(before, request.ResponseHeaders);
     }
 
     [Fact]
@@ -244,13 +244,13 @@ public sealed class RequestHeaderTests
                 using var request = new RecordingRequest();
                 send.Data.Item2(request);
                 Assert.True(request.HeadersSent, send.Data.Item1);
-                List<KeyValuePair<string, string>> before = [.. request.Headers];
+                List<KeyValuePair<string, string>> before = [.. request.ResponseHeaders];
                 var log = request.Log.Count;
 
                 var thrown = Assert.Throws<SequencingException>(() => mutate.Data.Item2(request));
 
                 Assert.Contains(mutate.Data.Item1, thrown.Message, StringComparison.Ordinal);
-                Assert.Equal(before, request.Headers);
+                Assert.Equal(before, request.ResponseHeaders);
                 Assert.Equal(log, request.Log.Count);
             }
         }

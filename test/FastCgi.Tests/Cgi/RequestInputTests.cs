@@ -111,7 +111,7 @@ public sealed class RequestInputTests
     public void SetCookie_adds_a_set_cookie_header_with_every_attribute()
     {
         using var request = new RecordingRequest();
-        request.SetCookie("id", "a b;c", new CookieOptions
+        request.SetCookie("id", "a b;c", new SetCookieOptions
         {
             Expires = new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero),
             MaxAge = TimeSpan.FromHours(1),
@@ -119,7 +119,7 @@ public sealed class RequestInputTests
             Path = "/app",
             Secure = true,
             HttpOnly = true,
-            SameSite = SameSiteMode.Lax,
+            SameSite = CookieSameSite.Lax,
         });
         Assert.Equal("id=a%20b%3Bc; Expires=Wed, 02 Jan 2030 03:04:05 GMT; Max-Age=3600; Domain=example.org; Path=/app; Secure; HttpOnly; SameSite=Lax", request.GetHeader("Set-Cookie"));
     }

@@ -545,12 +545,13 @@ public sealed class RequestOutputTests
         using var request = PlainRequest();
         request.Buffering = false;
         request.Log.Clear();
+        var before = request.AsyncCalls;
 
         await request.WriteAsync("é", TestContext.Current.CancellationToken);
         await request.WriteAsync("cd"u8.ToArray(), TestContext.Current.CancellationToken);
 
         Assert.Equal(["write:\u00c3\u00a9", "flush", "write:cd", "flush"], request.Log);
-        Assert.Equal(4, request.AsyncCalls);
+        Assert.Equal(4, request.AsyncCalls - before);
         Assert.Equal(4, request.Tell());
     }
 

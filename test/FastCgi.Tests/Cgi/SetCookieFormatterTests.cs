@@ -9,13 +9,13 @@ public sealed class SetCookieFormatterTests
     public void Formats_name_and_value_without_options()
     {
         Assert.Equal("sid=abc123", SetCookieFormatter.Format("sid", "abc123", null));
-        Assert.Equal("sid=", SetCookieFormatter.Format("sid", "", new CookieOptions()));
+        Assert.Equal("sid=", SetCookieFormatter.Format("sid", "", new SetCookieOptions()));
     }
 
     [Fact]
     public void Formats_every_attribute_in_order()
     {
-        var options = new CookieOptions
+        var options = new SetCookieOptions
         {
             Expires = new DateTimeOffset(2015, 10, 21, 9, 28, 0, TimeSpan.FromHours(2)),
             MaxAge = TimeSpan.FromSeconds(3600.9),
@@ -23,7 +23,7 @@ public sealed class SetCookieFormatterTests
             Path = "/app",
             Secure = true,
             HttpOnly = true,
-            SameSite = SameSiteMode.Lax,
+            SameSite = CookieSameSite.Lax,
             Partitioned = true,
         };
 
@@ -33,13 +33,13 @@ public sealed class SetCookieFormatterTests
     }
 
     [Theory]
-    [InlineData(SameSiteMode.Strict, "a=b; Secure; SameSite=Strict")]
-    [InlineData(SameSiteMode.Lax, "a=b; Secure; SameSite=Lax")]
-    [InlineData(SameSiteMode.None, "a=b; Secure; SameSite=None")]
-    [InlineData(SameSiteMode.Unspecified, "a=b; Secure")]
-    public void Formats_SameSite(SameSiteMode mode, string expected)
+    [InlineData(CookieSameSite.Strict, "a=b; Secure; SameSite=Strict")]
+    [InlineData(CookieSameSite.Lax, "a=b; Secure; SameSite=Lax")]
+    [InlineData(CookieSameSite.None, "a=b; Secure; SameSite=None")]
+    [InlineData(CookieSameSite.Unspecified, "a=b; Secure")]
+    public void Formats_SameSite(CookieSameSite mode, string expected)
     {
-        Assert.Equal(expected, SetCookieFormatter.Format("a", "b", new CookieOptions { Secure = true, SameSite = mode }));
+        Assert.Equal(expected, SetCookieFormatter.Format("a", "b", new SetCookieOptions { Secure = true, SameSite = mode }));
     }
 
     [Theory]
@@ -47,7 +47,7 @@ public sealed class SetCookieFormatterTests
     [InlineData(-90, "a=b; Max-Age=-90")]
     public void Writes_zero_and_negative_max_age_as_is(int seconds, string expected)
     {
-        Assert.Equal(expected, SetCookieFormatter.Format("a", "b", new CookieOptions { MaxAge = TimeSpan.FromSeconds(seconds) }));
+        Assert.Equal(expected, SetCookieFormatter.Format("a", "b", new SetCookieOptions { MaxAge = TimeSpan.FromSeconds(seconds) }));
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public sealed class SetCookieFormatterTests
     public void Injection_attempt_stays_one_cookie_value()
     {
         const string Value = "a;b=c\r\nX: y";
-        var header = SetCookieFormatter.Format("sid", Value, new CookieOptions { Path = "/" });
+        var header = SetCookieFormatter.Format("sid", Value, new SetCookieOptions { Path = "/" });
 
         Assert.Equal("sid=a%3Bb=c%0D%0AX:%20y; Path=/", header);
         Assert.DoesNotContain('\r', header);
@@ -104,7 +104,7 @@ public sealed class SetCookieFormatterTests
     [InlineData("a\tb")]
     public void Rejects_domain_or_path_with_semicolon_or_control_character(string attribute)
     {
-        Assert.Throws<ArgumentException>(() => SetCookieFormatter.Format("a", "b", new CookieOptions { Domain = attribute }));
-        Assert.Throws<ArgumentException>(() => SetCookieFormatter.Format("a", "b", new CookieOptions { Path = attribute }));
+        Assert.Throws<ArgumentException>(() => SetCookieFormatter.Format("a", "b", new SetCookieOptions { Domain = attribute }));
+        Assert.Throws<ArgumentException>(() => SetCookieFormatter.Format("a", "b", new SetCookieOptions { Path = attribute }));
     }
 }

@@ -4,7 +4,7 @@ using static FastCgi.Testing.FcgiRecords;
 
 namespace FastCgi.Tests.Connection;
 
-/// <summary>The seed's <c>params</c>: GET_VALUES answers overridden and extended, in the order asked.</summary>
+/// <summary>jonpy's <c>params</c>: GET_VALUES answers overridden and extended, in the order asked.</summary>
 public sealed class GetValuesTests
 {
     [Fact]

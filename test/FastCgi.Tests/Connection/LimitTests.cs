@@ -29,6 +29,33 @@ public sealed class LimitTests
     }
 
     [Fact]
+    public async Task Params_over_the_default_1_MiB_close_the_connection()
+    {
+        var values = Enumerable.Range(0, 5).Select(i => KeyValuePair.Create($"HTTP_X_{i}", new string('x', 250 * 1024)));
+        await using (var connection = Connect())
+        {
+            var response = await connection.WebServer.RequestAsync(1, Environ("/hello", extra: values.Take(4)));
+            Assert.Equal("Hello, world!\n", response.BodyText);
+        }
+
+        await AssertClosesAsync(new FastCgiServerOptions(), [.. Begin(1), .. FcgiRecords.Stream(Params, 1, NameValues(Environ("/hello", extra: values)))]);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_name_or_value_of_256_KiB_is_served_and_one_byte_more_closes_the_connection(bool name)
+    {
+        KeyValuePair<string, string> Pair(int length) => name ? new("HTTP_" + new string('X', length - 5), "v") : new("HTTP_X", new string('x', length));
+        await using (var connection = Connect())
+        {
+            Assert.Equal("Hello, world!\n", (await connection.WebServer.RequestAsync(1, Environ("/hello", extra: [Pair(256 * 1024)]))).BodyText);
+        }
+
+        await AssertClosesAsync(new FastCgiServerOptions(), [.. Begin(1), .. FcgiRecords.Stream(Params, 1, NameValues(Environ("/hello", extra: [Pair(256 * 1024 + 1)])))]);
+    }
+
+    [Fact]
     public async Task A_thousand_pairs_are_served_and_one_more_closes_the_connection()
     {
         await using (var connection = Connect())

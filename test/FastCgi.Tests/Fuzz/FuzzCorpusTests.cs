@@ -5,7 +5,7 @@ using Xunit;
 namespace FastCgi.Tests.Fuzz;
 
 /// <summary>
-/// Replays every seed in fuzz/corpus/TARGET/ and every fuzz finding in fuzz/regressions/TARGET/ through the
+/// Replays every starting input in fuzz/corpus/TARGET/ and every fuzz finding in fuzz/regressions/TARGET/ through the
 /// harness that fuzzes TARGET: each must end without an exception the harness does not expect.
 /// </summary>
 [Collection(nameof(FuzzCorpusSerial))]
@@ -45,7 +45,7 @@ public class FuzzCorpusTests
     }
 
     [Fact]
-    public void Every_target_has_seeds()
+    public void Every_target_has_a_starting_corpus()
     {
         foreach (var target in FuzzTargets.Names)
         {

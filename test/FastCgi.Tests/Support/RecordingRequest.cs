@@ -10,7 +10,7 @@ namespace FastCgi.Tests.Support;
 /// <remarks>
 /// Each call adds one entry to <see cref="Log"/>: <c>write:&lt;bytes as Latin-1&gt;</c>, <c>flush</c>,
 /// <c>complete</c> or <c>error:&lt;text&gt;</c>; Latin-1 maps every byte to one char, so the entry is the exact bytes.
-/// The synchronous and asynchronous transport calls log alike; <see cref="AsyncCalls"/> counts the latter.
+/// Every transport call is asynchronous (the synchronous API waits on them); <see cref="AsyncCalls"/> counts them.
 /// </remarks>
 public sealed class RecordingRequest : Request
 {
@@ -43,7 +43,7 @@ public sealed class RecordingRequest : Request
     /// <summary>Everything written to the error log.</summary>
     public string ErrorLog => _errors.ToString();
 
-    /// <summary>How many transport calls were asynchronous.</summary>
+    /// <summary>How many transport calls were made (all of them asynchronous).</summary>
     public int AsyncCalls { get; private set; }
 
     /// <summary>When set, body/header writes throw <see cref="IOException"/>, as a broken pipe does.</summary>
@@ -75,52 +75,37 @@ public sealed class RecordingRequest : Request
     public void AbortFromTransport(AbortReason reason) => Abort(reason);
 
     /// <inheritdoc />
-    protected override void TransportWrite(ReadOnlySpan<byte> data)
+    protected override ValueTask TransportWriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
+        AsyncCalls++;
         if (FailWrites)
         {
             throw new IOException("Broken pipe");
         }
 
-        Log.Add("write:" + Encoding.Latin1.GetString(data));
-        _output.Write(data);
-    }
-
-    /// <inheritdoc />
-    protected override ValueTask TransportWriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
-    {
-        AsyncCalls++;
-        TransportWrite(data.Span);
+        Log.Add("write:" + Encoding.Latin1.GetString(data.Span));
+        _output.Write(data.Span);
         return ValueTask.CompletedTask;
     }
-
-    /// <inheritdoc />
-    protected override void TransportFlush() => Log.Add("flush");
 
     /// <inheritdoc />
     protected override ValueTask TransportFlushAsync(CancellationToken cancellationToken)
     {
         AsyncCalls++;
-        TransportFlush();
+        Log.Add("flush");
         return ValueTask.CompletedTask;
-    }
-
-    /// <inheritdoc />
-    protected override void TransportComplete()
-    {
-        if (CompleteFailure is not null)
-        {
-            throw CompleteFailure;
-        }
-
-        Log.Add("complete");
     }
 
     /// <inheritdoc />
     protected override ValueTask TransportCompleteAsync(CancellationToken cancellationToken)
     {
         AsyncCalls++;
-        TransportComplete();
+        if (CompleteFailure is not null)
+        {
+            throw CompleteFailure;
+        }
+
+        Log.Add("complete");
         return ValueTask.CompletedTask;
     }
 

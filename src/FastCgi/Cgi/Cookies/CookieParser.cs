@@ -24,7 +24,7 @@ internal static class CookieParser
         // The length check first keeps an oversized header from being scanned at all.
         if (header.Length > limits.MaxCookieHeaderBytes || Encoding.UTF8.GetByteCount(header) > limits.MaxCookieHeaderBytes)
         {
-            throw new RequestRejectedException(431, $"The Cookie header is longer than RequestLimits.MaxCookieHeaderBytes ({limits.MaxCookieHeaderBytes}).");
+            RequestRejection.Throw(RequestRejectionReason.CookieHeaderTooLarge, limits.MaxCookieHeaderBytes);
         }
 
         var count = 0;
@@ -39,7 +39,7 @@ internal static class CookieParser
 
             if (++count > limits.MaxCookies)
             {
-                throw new RequestRejectedException(431, $"The Cookie header holds more than RequestLimits.MaxCookies ({limits.MaxCookies}) cookies.");
+                RequestRejection.Throw(RequestRejectionReason.TooManyCookies, limits.MaxCookies);
             }
 
             var name = pair[..equals].Trim(' ').ToString();

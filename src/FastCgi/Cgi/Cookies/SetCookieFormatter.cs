@@ -14,7 +14,7 @@ internal static class SetCookieFormatter
     /// Secure, HttpOnly, SameSite, Partitioned.
     /// </summary>
     /// <exception cref="ArgumentException">The name is not an RFC 9110 token, or an attribute holds a control character or <c>;</c>.</exception>
-    public static string Format(string name, string value, CookieOptions? options)
+    public static string Format(string name, string value, SetCookieOptions? options)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(value);
@@ -44,12 +44,12 @@ internal static class SetCookieFormatter
 
         if (options.Domain is { } domain)
         {
-            builder.Append("; Domain=").Append(CheckAttribute(domain, nameof(CookieOptions.Domain)));
+            builder.Append("; Domain=").Append(domain);
         }
 
         if (options.Path is { } path)
         {
-            builder.Append("; Path=").Append(CheckAttribute(path, nameof(CookieOptions.Path)));
+            builder.Append("; Path=").Append(path);
         }
 
         if (options.Secure)
@@ -64,9 +64,9 @@ internal static class SetCookieFormatter
 
         builder.Append(options.SameSite switch
         {
-            SameSiteMode.Strict => "; SameSite=Strict",
-            SameSiteMode.Lax => "; SameSite=Lax",
-            SameSiteMode.None => "; SameSite=None",
+            CookieSameSite.Strict => "; SameSite=Strict",
+            CookieSameSite.Lax => "; SameSite=Lax",
+            CookieSameSite.None => "; SameSite=None",
             _ => "",
         });
 
@@ -104,18 +104,5 @@ internal static class SetCookieFormatter
                 builder.Append('%').Append(PercentCoding.HexDigits[b >> 4]).Append(PercentCoding.HexDigits[b & 0xF]);
             }
         }
-    }
-
-    private static string CheckAttribute(string value, string attribute)
-    {
-        foreach (var c in value)
-        {
-            if (c == ';' || char.IsControl(c))
-            {
-                throw new ArgumentException($"The cookie's {attribute} holds ';' or a control character.", attribute);
-            }
-        }
-
-        return value;
     }
 }

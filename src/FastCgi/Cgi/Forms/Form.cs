@@ -51,7 +51,7 @@ public sealed class Form : IReadOnlyDictionary<string, FormValue>, IDisposable
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <summary>
-    /// Adds a value under the seed's conventions: <c>*</c> names append to a list, others replace.
+    /// Adds a value under jonpy's conventions: <c>*</c> names append to a list, others replace.
     /// </summary>
     internal void Add(string name, FormValue value)
     {

@@ -21,14 +21,7 @@ internal static class FormReader
         var complete = false;
         try
         {
-            var query = environ.GetValueOrDefault("QUERY_STRING") ?? "";
-            var queryBytes = Encoding.UTF8.GetByteCount(query);
-            if (queryBytes > limits.MaxUrlEncodedBytes)
-            {
-                throw UrlEncodedTooLong(limits);
-            }
-
-            var fieldCount = UrlEncodedFormParser.Parse(query, encoding, limits, form, 0);
+            var fieldCount = AddQuery(environ.GetValueOrDefault("QUERY_STRING") ?? "", encoding, limits, form, out var queryBytes);
             if (environ.GetValueOrDefault("REQUEST_METHOD") is "POST" or "PUT" or "PATCH"
                 && environ.GetValueOrDefault("CONTENT_TYPE") is { } contentTypeHeader)
             {
@@ -55,6 +48,15 @@ internal static class FormReader
                 form.Dispose();
             }
         }
+    }
+
+    /// <summary>Parses the query string alone.</summary>
+    /// <exception cref="RequestRejectedException">413 when a limit is exceeded.</exception>
+    public static Form ReadQuery(string query, Encoding encoding, RequestLimits limits)
+    {
+        var form = new Form();
+        AddQuery(query, encoding, limits, form, out _);
+        return form;
     }
 
     /// <summary>Whether a field name asks for the whole MIME part: it ends in <c>!</c> or <c>!*</c>.</summary>
@@ -111,15 +113,31 @@ internal static class FormReader
     {
         if (contentLength > limits.MaxMultipartBytes)
         {
-            throw new RequestRejectedException(413, $"The multipart body is longer than RequestLimits.MaxMultipartBytes ({limits.MaxMultipartBytes}).");
+            RequestRejection.Throw(RequestRejectionReason.MultipartBodyTooLarge, limits.MaxMultipartBytes);
         }
 
-        var boundary = contentType.Get("boundary")
-            ?? throw new RequestRejectedException(400, "The multipart/form-data Content-Type has no boundary parameter.");
+        var boundary = contentType.Get("boundary");
+        if (boundary is null)
+        {
+            RequestRejection.ThrowMalformed(RequestRejectionReason.InvalidMultipartBoundary, "the multipart/form-data Content-Type has no boundary parameter");
+        }
+
         using var parser = new MultipartFormParser(body, boundary, encoding, limits);
         await parser.ReadAsync(form, fieldCount, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Adds the query string's fields to <paramref name="form"/>; returns how many.</summary>
+    private static int AddQuery(string query, Encoding encoding, RequestLimits limits, Form form, out int queryBytes)
+    {
+        queryBytes = Encoding.UTF8.GetByteCount(query);
+        if (queryBytes > limits.MaxUrlEncodedBytes)
+        {
+            throw UrlEncodedTooLong(limits);
+        }
+
+        return UrlEncodedFormParser.Parse(query, encoding, limits, form, 0);
+    }
+
     private static RequestRejectedException UrlEncodedTooLong(RequestLimits limits) =>
-        new(413, $"The query string and URL-encoded body are longer than RequestLimits.MaxUrlEncodedBytes ({limits.MaxUrlEncodedBytes}).");
+        RequestRejection.Create(RequestRejectionReason.UrlEncodedFormTooLarge, limits.MaxUrlEncodedBytes);
 }

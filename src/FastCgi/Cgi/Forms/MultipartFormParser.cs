@@ -41,7 +41,7 @@ internal sealed class MultipartFormParser : IDisposable
     {
         if (boundary.Length is 0 or > 70 || !Ascii.IsValid(boundary) || boundary.AsSpan().IndexOfAny('\r', '\n') >= 0)
         {
-            throw new RequestRejectedException(400, "The multipart boundary is not 1 to 70 ASCII characters.");
+            RequestRejection.ThrowMalformed(RequestRejectionReason.InvalidMultipartBoundary, "it is not 1 to 70 ASCII characters");
         }
 
         _body = body;
@@ -73,12 +73,12 @@ internal sealed class MultipartFormParser : IDisposable
         {
             if (++parts > _limits.MaxMultipartParts)
             {
-                throw new RequestRejectedException(413, $"The multipart body has more than RequestLimits.MaxMultipartParts ({_limits.MaxMultipartParts}) parts.");
+                RequestRejection.Throw(RequestRejectionReason.TooManyMultipartParts, _limits.MaxMultipartParts);
             }
 
             if (++fieldCount > _limits.MaxFormFields)
             {
-                throw new RequestRejectedException(413, $"The form has more than RequestLimits.MaxFormFields ({_limits.MaxFormFields}) fields.");
+                RequestRejection.Throw(RequestRejectionReason.TooManyFormFields, _limits.MaxFormFields);
             }
 
             close = await ReadPartAsync(form, cancellationToken).ConfigureAwait(false);
@@ -153,7 +153,7 @@ internal sealed class MultipartFormParser : IDisposable
             _start += safe;
             if (!await FillAsync(cancellationToken).ConfigureAwait(false))
             {
-                throw new RequestRejectedException(400, $"Malformed multipart body: {missing}.");
+                RequestRejection.ThrowMalformed(RequestRejectionReason.MalformedMultipartBody, missing);
             }
         }
     }
@@ -168,7 +168,7 @@ internal sealed class MultipartFormParser : IDisposable
         var offset = _delimiter.Length;
         if (!await EnsureAsync(offset + 2, cancellationToken).ConfigureAwait(false))
         {
-            throw new RequestRejectedException(400, "Malformed multipart body: it ends inside a boundary line.");
+            RequestRejection.ThrowMalformed(RequestRejectionReason.MalformedMultipartBody, "it ends inside a boundary line");
         }
 
         if (_buffer[_start + offset] == '-' && _buffer[_start + offset + 1] == '-')
@@ -181,12 +181,12 @@ internal sealed class MultipartFormParser : IDisposable
         {
             if (++offset - _delimiter.Length > MaxTransportPadding)
             {
-                throw new RequestRejectedException(400, "Malformed multipart body: too much whitespace after a boundary.");
+                RequestRejection.ThrowMalformed(RequestRejectionReason.MalformedMultipartBody, "too much whitespace after a boundary");
             }
 
             if (!await EnsureAsync(offset + 2, cancellationToken).ConfigureAwait(false))
             {
-                throw new RequestRejectedException(400, "Malformed multipart body: it ends inside a boundary line.");
+                RequestRejection.ThrowMalformed(RequestRejectionReason.MalformedMultipartBody, "it ends inside a boundary line");
             }
         }
 
@@ -232,13 +232,13 @@ internal sealed class MultipartFormParser : IDisposable
             searched = Math.Max(0, window.Length - (HeaderBlockEnd.Length - 1));
             if (!await FillAsync(cancellationToken).ConfigureAwait(false))
             {
-                throw new RequestRejectedException(400, "Malformed multipart body: it ends inside a part's headers.");
+                RequestRejection.ThrowMalformed(RequestRejectionReason.MalformedMultipartBody, "it ends inside a part's headers");
             }
         }
     }
 
     private RequestRejectedException HeadersTooLong() =>
-        new(413, $"A multipart part's headers are longer than RequestLimits.MaxPartHeaderBytes ({_limits.MaxPartHeaderBytes}).");
+        RequestRejection.Create(RequestRejectionReason.MultipartHeadersTooLarge, _limits.MaxPartHeaderBytes);
 
     private List<KeyValuePair<string, string>> ParseHeaderLines(ReadOnlySpan<byte> block)
     {
@@ -257,7 +257,7 @@ internal sealed class MultipartFormParser : IDisposable
             var colon = line.IndexOf((byte)':');
             if (colon <= 0)
             {
-                throw new RequestRejectedException(400, "Malformed multipart body: a part's header line has no name.");
+                RequestRejection.ThrowMalformed(RequestRejectionReason.MalformedMultipartBody, "a part's header line has no name");
             }
 
             headers.Add(new(
@@ -283,7 +283,7 @@ internal sealed class MultipartFormParser : IDisposable
 
         if (header is null)
         {
-            throw new RequestRejectedException(400, "Malformed multipart body: a part has no Content-Disposition.");
+            RequestRejection.ThrowMalformed(RequestRejectionReason.MalformedMultipartBody, "a part has no Content-Disposition");
         }
 
         // The HTML standard's multipart/form-data encoding: no backslash escapes, and ", CR and LF in a name or file
@@ -292,7 +292,7 @@ internal sealed class MultipartFormParser : IDisposable
         var name = DecodeHtmlEscapes(disposition.Get("name"));
         if (!disposition.Value.Equals("form-data", StringComparison.OrdinalIgnoreCase) || name is null)
         {
-            throw new RequestRejectedException(400, "Malformed multipart body: a part's Content-Disposition is not form-data with a name.");
+            RequestRejection.ThrowMalformed(RequestRejectionReason.MalformedMultipartBody, "a part's Content-Disposition is not form-data with a name");
         }
 
         var extended = disposition.Get("filename*");
@@ -380,7 +380,7 @@ internal sealed class MultipartFormParser : IDisposable
         _bodyBytes += read;
         if (_bodyBytes > _limits.MaxMultipartBytes)
         {
-            throw new RequestRejectedException(413, $"The multipart body is longer than RequestLimits.MaxMultipartBytes ({_limits.MaxMultipartBytes}).");
+            RequestRejection.Throw(RequestRejectionReason.MultipartBodyTooLarge, _limits.MaxMultipartBytes);
         }
 
         return true;

@@ -51,7 +51,7 @@ internal sealed class PartBodySink(RequestLimits limits) : IDisposable
 
         if (!_asPart)
         {
-            throw new RequestRejectedException(413, $"A multipart form field is longer than RequestLimits.MaxFieldValueBytes ({limits.MaxFieldValueBytes}).");
+            RequestRejection.Throw(RequestRejectionReason.FormValueTooLong, limits.MaxFieldValueBytes);
         }
 
         return SpillAsync(data, cancellationToken);

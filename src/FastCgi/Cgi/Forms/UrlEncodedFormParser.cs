@@ -96,8 +96,8 @@ internal static class UrlEncodedFormParser
     private static int CountField(int fieldCount, RequestLimits limits) =>
         fieldCount < limits.MaxFormFields
             ? fieldCount + 1
-            : throw new RequestRejectedException(413, $"The form has more than RequestLimits.MaxFormFields ({limits.MaxFormFields}) fields.");
+            : throw RequestRejection.Create(RequestRejectionReason.TooManyFormFields, limits.MaxFormFields);
 
     private static RequestRejectedException ValueTooLong(RequestLimits limits) =>
-        new(413, $"A form field's value is longer than RequestLimits.MaxFieldValueBytes ({limits.MaxFieldValueBytes}).");
+        RequestRejection.Create(RequestRejectionReason.FormValueTooLong, limits.MaxFieldValueBytes);
 }

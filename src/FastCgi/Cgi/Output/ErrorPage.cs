@@ -1,8 +1,19 @@
 namespace FastCgi.Cgi.Output;
 
-/// <summary>The short HTML page a client gets when a request fails.</summary>
+/// <summary>What a failed request leaves: a line in the error log, and a short HTML page for the client.</summary>
 internal static class ErrorPage
 {
+    /// <summary>The status the client gets: a rejection's own, otherwise 500.</summary>
+    public static int StatusFor(Exception exception) => (exception as RequestRejectedException)?.StatusCode ?? 500;
+
+    /// <summary>
+    /// What the error log gets: one line for a rejection (the request's fault, not the application's), the whole
+    /// exception otherwise.
+    /// </summary>
+    public static string LogEntry(Exception exception) => exception is RequestRejectedException rejected
+        ? $"Request rejected ({rejected.StatusCode}): {rejected.Message}"
+        : exception.ToString();
+
     /// <summary>Renders the page; <paramref name="details"/> (development only) is HTML-encoded into it.</summary>
     public static string Render(int status, string reason, string? details)
     {

@@ -1,0 +1,79 @@
+using Xunit;
+
+namespace FastCgi.Tests.Options;
+
+/// <summary>Every default of <see cref="FastCgiServerOptions"/>, and the values it refuses when they are set.</summary>
+public sealed class FastCgiServerOptionsTests
+{
+    public static TheoryData<string, object?, Func<FastCgiServerOptions, object?>> Defaults => new()
+    {
+        { nameof(FastCgiServerOptions.ThreadingLevel), ThreadingLevel.PerConnection, o => o.ThreadingLevel },
+        { nameof(FastCgiServerOptions.MaxRequests), 0, o => o.MaxRequests },
+        { nameof(FastCgiServerOptions.Params), null, o => o.Params },
+        { nameof(FastCgiServerOptions.Listen), null, o => o.Listen },
+        {
+            nameof(FastCgiServerOptions.UnixSocketMode),
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite,
+            o => o.UnixSocketMode
+        },
+        { nameof(FastCgiServerOptions.Limits), FastCgiServerLimits.Default, o => o.Limits },
+        { nameof(FastCgiServerOptions.RequestLimits), RequestLimits.Default, o => o.RequestLimits },
+        { nameof(FastCgiServerOptions.ShutdownTimeout), TimeSpan.FromSeconds(30), o => o.ShutdownTimeout },
+        { nameof(FastCgiServerOptions.HandleSignals), true, o => o.HandleSignals },
+        { nameof(FastCgiServerOptions.LoggerFactory), null, o => o.LoggerFactory },
+    };
+
+    public static TheoryData<string, Type, Func<FastCgiServerOptions>> Refused => new()
+    {
+        { nameof(FastCgiServerOptions.ThreadingLevel), typeof(ArgumentOutOfRangeException), () => new() { ThreadingLevel = (ThreadingLevel)3 } },
+        { nameof(FastCgiServerOptions.MaxRequests), typeof(ArgumentOutOfRangeException), () => new() { MaxRequests = -1 } },
+        { nameof(FastCgiServerOptions.Listen), typeof(ArgumentException), () => new() { Listen = "" } },
+        { nameof(FastCgiServerOptions.Listen), typeof(ArgumentException), () => new() { Listen = "  " } },
+        { nameof(FastCgiServerOptions.UnixSocketMode), typeof(ArgumentOutOfRangeException), () => new() { UnixSocketMode = (UnixFileMode)0x1000 } },
+        { nameof(FastCgiServerOptions.Limits), typeof(ArgumentNullException), () => new() { Limits = null! } },
+        { nameof(FastCgiServerOptions.RequestLimits), typeof(ArgumentNullException), () => new() { RequestLimits = null! } },
+        { nameof(FastCgiServerOptions.ShutdownTimeout), typeof(ArgumentOutOfRangeException), () => new() { ShutdownTimeout = TimeSpan.FromTicks(-1) } },
+    };
+
+    [Theory]
+    [MemberData(nameof(Defaults))]
+    public void Default_is_as_documented(string name, object? expected, Func<FastCgiServerOptions, object?> read)
+    {
+        Assert.Equal(expected, read(new FastCgiServerOptions()));
+        Assert.NotNull(name);
+    }
+
+    [Theory]
+    [MemberData(nameof(Refused))]
+    public void Refused_when_set(string name, Type exception, Func<FastCgiServerOptions> create)
+    {
+        var error = Assert.Throws(exception, create);
+
+        Assert.Equal(name, ((ArgumentException)error).ParamName);
+    }
+
+    [Fact]
+    public void The_edges_are_accepted()
+    {
+        var options = new FastCgiServerOptions
+        {
+            ThreadingLevel = ThreadingLevel.Multiplexed,
+            MaxRequests = 0,
+            Listen = null,
+            UnixSocketMode = (UnixFileMode)0xFFF,
+            ShutdownTimeout = TimeSpan.Zero,
+        };
+
+        Assert.Equal(TimeSpan.Zero, options.ShutdownTimeout);
+    }
+
+    [Theory]
+    [InlineData("--max-connections", "0")]
+    [InlineData("--input-timeout", "0")]
+    [InlineData("--listen", "")]
+    [InlineData("--unix-socket-mode", "17777")]
+    public void The_command_line_refuses_what_the_options_refuse(string option, string value)
+    {
+        Assert.ThrowsAny<ArgumentException>(() => FastCgiServerOptions.FromCommandLine([option, value]));
+    }
+}
