@@ -24,7 +24,11 @@ public static class FcgiRecords
     /// <summary>The length of a record header.</summary>
     public const int HeaderLength = 8;
 
-    public static byte[] Record(byte type, ushort requestId, ReadOnlySpan<byte> content, int? padding = null, byte version = 1)
+    /// <summary>
+    /// A record (spec 3.3): version, type, request id and content length big-endian, padding length, reserved; the
+    /// padding is what aligns the record to 8 bytes unless given.
+    /// </summary>
+    public static byte[] Record(byte type, ushort requestId, ReadOnlySpan<byte> content, int? padding = null, byte version = 1, byte reserved = 0, byte paddingByte = 0)
     {
         var pad = padding ?? (8 - content.Length % 8) % 8;
         var bytes = new byte[HeaderLength + content.Length + pad];
@@ -33,7 +37,9 @@ public static class FcgiRecords
         BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(2), requestId);
         BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(4), (ushort)content.Length);
         bytes[6] = (byte)pad;
+        bytes[7] = reserved;
         content.CopyTo(bytes.AsSpan(HeaderLength));
+        bytes.AsSpan(HeaderLength + content.Length).Fill(paddingByte);
         return bytes;
     }
 
@@ -91,6 +97,46 @@ public static class FcgiRecords
 
         return output.ToArray();
     }
+
+    /// <summary>
+    /// <paramref name="count"/> requests interleaved on one connection: every BEGIN_REQUEST, then the first half of
+    /// every PARAMS stream, then in reverse order the second halves, each with its empty PARAMS and STDIN records.
+    /// </summary>
+    public static byte[] Interleaved(ushort count, Func<ushort, IEnumerable<KeyValuePair<string, string>>> environ)
+    {
+        var all = new MemoryStream();
+        var streams = new byte[count + 1][];
+        for (ushort id = 1; id <= count; id++)
+        {
+            all.Write(Begin(id));
+            streams[id] = NameValues(environ(id));
+        }
+
+        for (ushort id = 1; id <= count; id++)
+        {
+            all.Write(Record(Params, id, streams[id].AsSpan(0, streams[id].Length / 2)));
+        }
+
+        for (var id = count; id >= 1; id--)
+        {
+            all.Write(Record(Params, id, streams[id].AsSpan(streams[id].Length / 2)));
+            all.Write(Record(Params, id, []));
+            all.Write(Record(Stdin, id, []));
+        }
+
+        return all.ToArray();
+    }
+
+    /// <summary>Protocol violations a web server could send, by name: each must close the connection it came on.</summary>
+    public static IEnumerable<(string What, byte[] Bytes)> ProtocolViolations() =>
+    [
+        ("wrong version byte", Record(Params, 1, [], version: 2)),
+        ("name-value length past the record", [.. Begin(1), .. Record(Params, 1, [5, 200, (byte)'a']), .. Record(Params, 1, [])]),
+        ("name-value length 2^31-1", [.. Begin(1), .. Record(Params, 1, [0xFF, 0xFF, 0xFF, 0xFF, 1, (byte)'a']), .. Record(Params, 1, [])]),
+        ("truncated name-value length", [.. Begin(1), .. Record(Params, 1, [0x80, 0]), .. Record(Params, 1, [])]),
+        ("BEGIN_REQUEST body too short", Record(BeginRequest, 1, [0, 1])),
+        ("request id reused while active", [.. Begin(1), .. Begin(1)]),
+    ];
 
     /// <summary>
     /// Reads a record header at the start of <paramref name="buffer"/> without allocating: false until the whole

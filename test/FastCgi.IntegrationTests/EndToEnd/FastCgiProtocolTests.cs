@@ -142,27 +142,7 @@ public sealed class FastCgiProtocolTests
     {
         await using var server = await StartAsync(2, inlineCompletions ? ["--inline-completions"] : []);
         await using var client = await server.ConnectAsync();
-        var all = new MemoryStream();
-        for (ushort id = 1; id <= 100; id++)
-        {
-            all.Write(Begin(id));
-        }
-
-        for (ushort id = 1; id <= 100; id++)
-        {
-            var environ = NameValues(Environ($"/echo?n={id}"));
-            all.Write(Record(Params, id, environ.AsSpan(0, environ.Length / 2)));
-        }
-
-        for (ushort id = 100; id >= 1; id--)
-        {
-            var environ = NameValues(Environ($"/echo?n={id}"));
-            all.Write(Record(Params, id, environ.AsSpan(environ.Length / 2)));
-            all.Write(Record(Params, id, []));
-            all.Write(Record(Stdin, id, []));
-        }
-
-        await client.SendAsync(all.ToArray());
+        await client.SendAsync(Interleaved(100, id => Environ($"/echo?n={id}")));
         for (ushort id = 1; id <= 100; id++)
         {
             var response = await client.ReadResponseAsync(id);

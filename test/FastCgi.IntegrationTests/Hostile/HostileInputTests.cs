@@ -16,15 +16,7 @@ public sealed class HostileInputTests
 {
     private const long MemoryBound = 150L * 1024 * 1024;
 
-    public static TheoryData<string, byte[]> ConnectionKillers => new()
-    {
-        { "wrong version byte", Record(Params, 1, [], version: 2) },
-        { "name-value length past the record", [.. Begin(1), .. Record(Params, 1, [5, 200, (byte)'a']), .. Record(Params, 1, [])] },
-        { "name-value length 2^31-1", [.. Begin(1), .. Record(Params, 1, [0xFF, 0xFF, 0xFF, 0xFF, 1, (byte)'a']), .. Record(Params, 1, [])] },
-        { "truncated name-value length", [.. Begin(1), .. Record(Params, 1, [0x80, 0]), .. Record(Params, 1, [])] },
-        { "BEGIN_REQUEST body too short", Record(BeginRequest, 1, [0, 1]) },
-        { "request id reused while active", [.. Begin(1), .. Begin(1)] },
-    };
+    public static TheoryData<string, byte[]> ConnectionKillers => [.. ProtocolViolations()];
 
     [Theory]
     [MemberData(nameof(ConnectionKillers))]

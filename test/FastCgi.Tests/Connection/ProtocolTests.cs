@@ -124,27 +124,7 @@ public sealed class ProtocolTests
     {
         await using var connection = Connect(ThreadingLevel.Multiplexed);
         var web = connection.WebServer;
-        var all = new MemoryStream();
-        for (ushort id = 1; id <= 100; id++)
-        {
-            all.Write(Begin(id));
-        }
-
-        for (ushort id = 1; id <= 100; id++)
-        {
-            var environ = NameValues(Environ($"/query?n={id}"));
-            all.Write(Record(Params, id, environ.AsSpan(0, environ.Length / 2)));
-        }
-
-        for (ushort id = 100; id >= 1; id--)
-        {
-            var environ = NameValues(Environ($"/query?n={id}"));
-            all.Write(Record(Params, id, environ.AsSpan(environ.Length / 2)));
-            all.Write(Record(Params, id, []));
-            all.Write(Record(Stdin, id, []));
-        }
-
-        await web.SendAsync(all.ToArray());
+        await web.SendAsync(Interleaved(100, id => Environ($"/query?n={id}")));
         for (ushort id = 1; id <= 100; id++)
         {
             var response = await web.ReadResponseAsync(id);
