@@ -48,13 +48,24 @@ for name in "${selected[@]}"; do
   echo "== $name: ${seconds}s"
   # The multipart harness checks that no temporary file outlives a form: give it a directory of its own.
   # -V bounds the run; timeout is the backstop should afl-fuzz not stop by itself.
-  TMPDIR="$PWD/$output/tmp" timeout --kill-after=30 $((seconds + 120)) \
-    afl-fuzz -i "fuzz/corpus/$name" -o "$output" -V "$seconds" -t 5000 -m none -- \
-    dotnet "$publish/FastCgi.Fuzz.dll" "$name" >"$output/afl.log" 2>&1 || {
-      echo "afl-fuzz failed for $name; the end of $output/afl.log:" >&2
-      tail -20 "$output/afl.log" >&2
-      exit 1
-    }
+  # On a loaded machine afl-fuzz's dry run sometimes sees an empty coverage map from the .NET fork server
+  # ("No instrumentation detected") before the runtime is warm; that start-up failure alone gets a second try.
+  for attempt in 1 2; do
+    rm -rf "$output"
+    mkdir -p "$output/tmp"
+    if TMPDIR="$PWD/$output/tmp" timeout --kill-after=30 $((seconds + 120)) \
+      afl-fuzz -i "fuzz/corpus/$name" -o "$output" -V "$seconds" -t 5000 -m none -- \
+      dotnet "$publish/FastCgi.Fuzz.dll" "$name" >"$output/afl.log" 2>&1; then
+      break
+    fi
+    if [ "$attempt" = 1 ] && grep -q 'No instrumentation detected' "$output/afl.log"; then
+      echo "afl-fuzz saw no instrumentation in its dry run for $name; starting it again" >&2
+      continue
+    fi
+    echo "afl-fuzz failed for $name; the end of $output/afl.log:" >&2
+    tail -20 "$output/afl.log" >&2
+    exit 1
+  done
   stats="$output/default/fuzzer_stats"
   execs=$(sed -n 's/^execs_done *: *//p' "$stats")
   paths=$(sed -n 's/^corpus_count *: *//p' "$stats")

@@ -26,8 +26,8 @@ public class ConnectionRoundTripBenchmarks
         _toServer = new Pipe(new PipeOptions(useSynchronizationContext: false));
         _fromServer = new Pipe(new PipeOptions(useSynchronizationContext: false));
         var handlers = new Dictionary<Role, Func<Handler>> { [Role.Responder] = () => new Hello() };
-        var server = new ServerContext(handlers, new FastCgiServerOptions(), () => { });
-        var connection = new FastCgiConnection(_toServer.Reader, _fromServer.Writer, server, 1, () => { });
+        var application = new HandlerApplication(handlers, RequestType.Default, RequestLimits.Default);
+        var connection = new FastCgiConnection(new Transport(_toServer.Reader, _fromServer.Writer), application, new FastCgiConnectionSettings(), 1, () => { });
         _connection = connection.RunAsync();
     }
 
@@ -85,28 +85,32 @@ public class ConnectionRoundTripBenchmarks
 
 /// <summary>
 /// The per-request objects the connection creates before the handler runs, one by one, to split the round trip's
-/// allocation: the RequestContext (with its STDIN Pipe), and the FastCgiRequest over it.
+/// allocation: the FastCgiRequestContext (with its STDIN Pipe), and the FastCgiRequest over it.
 /// </summary>
 [MemoryDiagnoser]
 public class RequestSetupBenchmarks
 {
-    private readonly ConnectionOutput _output = new(PipeWriter.Create(Stream.Null));
+    private readonly ConnectionOutput _output = new(PipeWriter.Create(Stream.Null), TimeProvider.System);
+    private readonly PipeOptions _pipeOptions = new(pauseWriterThreshold: 256 * 1024, resumeWriterThreshold: 128 * 1024, useSynchronizationContext: false);
 
     [Benchmark(Baseline = true)]
     public object NewRequestContext()
     {
-        var context = new RequestContext(null!, 256 * 1024, inline: false);
+        var context = new FastCgiRequestContext(null!, _output, _pipeOptions, TimeProvider.System);
         context.Begin(1, Role.Responder, keepConnection: true);
-        context.CompleteInput(null);
+        context.EndInput(new IOException("done"));
         return context;
     }
 
     [Benchmark]
     public object NewRequestContextAndRequest()
     {
-        var context = new RequestContext(null!, 256 * 1024, inline: false);
+        var context = new FastCgiRequestContext(null!, _output, _pipeOptions, TimeProvider.System);
         context.Begin(1, Role.Responder, keepConnection: true);
-        using var request = new FastCgiRequest(context, _output);
+        using var request = new FastCgiRequest(context);
         return request;
     }
 }
+
+/// <summary>The two in-memory pipes as the connection's transport.</summary>
+internal sealed record Transport(PipeReader Input, PipeWriter Output) : IDuplexPipe;

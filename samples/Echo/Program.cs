@@ -1,5 +1,6 @@
 using Echo;
 using FastCgi;
+using FastCgi.Protocol;
 
 // The echo sample (its contract: README.md beside this file): one program for every role, under FastCGI or plain CGI.
 var options = FastCgiServerOptions.FromCommandLine(args);

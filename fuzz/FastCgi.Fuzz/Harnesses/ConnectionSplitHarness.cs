@@ -1,3 +1,4 @@
+using FastCgi.Server;
 namespace FastCgi.Fuzz.Harnesses;
 
 /// <summary>

@@ -2,6 +2,9 @@ using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using FastCgi.Connection;
 using FastCgi.Testing;
+using FastCgi.Protocol;
+using FastCgi.Server;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastCgi.Fuzz.Harnesses;
 
@@ -25,11 +28,14 @@ internal sealed class SplitConnection : IAsyncDisposable
     public SplitConnection(ThreadingLevel level)
     {
         Func<Handler> capture = () => new CaptureHandler(_seen);
-        var server = new ServerContext(
+        var options = new FastCgiServerOptions { ThreadingLevel = level };
+        var policy = new ThreadingPolicy(options);
+        var settings = policy.ConnectionSettings(options, NullLogger.Instance, new RequestAdmission(policy.MaxConcurrentRequests, 0, () => { }));
+        var application = new HandlerApplication(
             new Dictionary<Role, Func<Handler>> { [Role.Responder] = capture, [Role.Filter] = capture },
-            new FastCgiServerOptions { ThreadingLevel = level },
-            () => { });
-        var connection = new FastCgiConnection(_toApp.Reader, _fromApp.Writer, server, 1, () => _toApp.Writer.Complete(new IOException("aborted")));
+            RequestType.Default,
+            RequestLimits.Default);
+        var connection = new FastCgiConnection(new Transport(_toApp.Reader, _fromApp.Writer), application, settings, 1, () => _toApp.Writer.Complete(new IOException("aborted")));
         Run = Task.Run(async () =>
         {
             await connection.RunAsync().ConfigureAwait(false);
@@ -164,3 +170,6 @@ internal sealed class SplitConnection : IAsyncDisposable
         }
     }
 }
+
+/// <summary>The two in-memory pipes as the connection's transport.</summary>
+internal sealed record Transport(PipeReader Input, PipeWriter Output) : IDuplexPipe;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using FastCgi.Testing;
 using static FastCgi.Testing.FcgiRecords;
+using FastCgi.Protocol;
 
 namespace FastCgi.Fuzz.Harnesses;
 
@@ -33,7 +34,7 @@ internal sealed class SplitRequest
 /// </summary>
 internal static class SplitRequests
 {
-    /// <summary>The server's per-name and per-value limit (<see cref="FastCgiServerLimits.MaxParamLength"/>): reached, never passed.</summary>
+    /// <summary>The server's per-name and per-value limit (<see cref="FastCgi.Server.FastCgiServerLimits.MaxParamLength"/>): reached, never passed.</summary>
     public const int MaxItem = 256 * 1024;
 
     private const int MaxContent = ushort.MaxValue;
@@ -211,7 +212,7 @@ internal static class SplitRequests
     }
 
     /// <summary>
-    /// Mostly small; one in 64 past <see cref="FastCgiServerLimits.MaxBufferedInputBytes"/> (256 KiB), so the read loop
+    /// Mostly small; one in 64 past <see cref="FastCgi.Server.FastCgiServerLimits.MaxBufferedInputBytes"/> (256 KiB), so the read loop
     /// waits for that handler while other requests' records are queued behind it.
     /// </summary>
     private static int BodyLength(ISplitChoices choices) => choices.Next(64) switch

@@ -1,5 +1,4 @@
 using System.IO.Pipelines;
-using FastCgi.Protocol;
 
 namespace FastCgi.Connection;
 
@@ -9,29 +8,14 @@ namespace FastCgi.Connection;
 /// slows the handlers down instead of growing memory.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The lock never allocates a wait handle (no AvailableWaitHandle), so there is nothing to dispose.")]
-internal sealed class ConnectionOutput(PipeWriter writer)
+internal sealed class ConnectionOutput(PipeWriter writer, TimeProvider time)
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
     private bool _failed;
     private long _flushingSince;
 
-    /// <summary>When the flush in progress began (<see cref="Environment.TickCount64"/>), or 0 when none is.</summary>
+    /// <summary>When the flush in progress began (<see cref="TimeProvider.GetTimestamp"/>), or 0 when none is.</summary>
     public long FlushingSince => Volatile.Read(ref _flushingSince);
-
-    /// <summary>Writes <paramref name="data"/> as records of the stream; nothing is sent until a flush.</summary>
-    public void WriteStream(RecordType type, ushort requestId, ReadOnlySpan<byte> data)
-    {
-        _lock.Wait();
-        try
-        {
-            ThrowIfFailed();
-            RecordWriter.WriteStream(writer, type, requestId, data);
-        }
-        finally
-        {
-            _lock.Release();
-        }
-    }
 
     /// <summary>Writes <paramref name="data"/> as records of the stream; nothing is sent until a flush.</summary>
     public async ValueTask WriteStreamAsync(RecordType type, ushort requestId, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
@@ -48,9 +32,6 @@ internal sealed class ConnectionOutput(PipeWriter writer)
         }
     }
 
-    /// <summary>Sends what is written.</summary>
-    public void Flush() => FlushAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
-
     /// <summary>Sends what is written; completes when the socket took it.</summary>
     public async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
@@ -66,15 +47,17 @@ internal sealed class ConnectionOutput(PipeWriter writer)
     }
 
     /// <summary>
-    /// Ends a request: the empty STDOUT record (and STDERR's when it was used), then END_REQUEST (spec 5.1), in one
-    /// send with whatever the request wrote before.
+    /// Ends a request: its pending STDOUT and STDERR bytes, the empty STDOUT record (and STDERR's when it was used),
+    /// then END_REQUEST (spec 5.1), in one send with whatever the request wrote before.
     /// </summary>
-    public async ValueTask EndRequestAsync(ushort requestId, bool stderrUsed, int appStatus, ProtocolStatus status)
+    public async ValueTask EndRequestAsync(ushort requestId, ReadOnlyMemory<byte> stdout, ReadOnlyMemory<byte> stderr, bool stderrUsed, int appStatus, ProtocolStatus status)
     {
         await _lock.WaitAsync().ConfigureAwait(false);
         try
         {
             ThrowIfFailed();
+            RecordWriter.WriteStream(writer, RecordType.Stdout, requestId, stdout.Span);
+            RecordWriter.WriteStream(writer, RecordType.Stderr, requestId, stderr.Span);
             RecordWriter.WriteEndOfStream(writer, RecordType.Stdout, requestId);
             if (stderrUsed)
             {
@@ -157,7 +140,7 @@ internal sealed class ConnectionOutput(PipeWriter writer)
         }
 
         _flushDeferred = false;
-        Volatile.Write(ref _flushingSince, Environment.TickCount64);
+        Volatile.Write(ref _flushingSince, time.GetTimestamp());
         try
         {
             var result = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);

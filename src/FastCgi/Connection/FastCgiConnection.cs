@@ -1,71 +1,76 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using FastCgi.Cgi;
-using FastCgi.Protocol;
 
 namespace FastCgi.Connection;
 
 /// <summary>
-/// One web server connection: reads records, demultiplexes them by request id (spec 3.3), starts a handler when a
-/// request's PARAMS end, feeds STDIN and DATA to it, and ends the connection when the web server or the protocol
-/// says so. Protocol violations close the connection; request-level refusals are END_REQUEST records.
+/// One web server connection over a duplex pipe: reads records, demultiplexes them by request id (spec 3.3), runs
+/// the application when a request's PARAMS end, feeds STDIN and DATA to it, and ends the connection when the web
+/// server or the protocol says so. Protocol violations close the connection; request-level refusals are
+/// END_REQUEST records. The requests themselves are in its <see cref="RequestTable"/>, the output in its
+/// <see cref="ConnectionOutput"/>.
 /// </summary>
-internal sealed class FastCgiConnection
+internal sealed class FastCgiConnection : IRequestLifecycle
 {
+    // Body segments the size of a whole STDIN record (nginx sends 65528 content bytes): one copy in, one out.
+    private const int BodySegmentSize = 64 * 1024;
+
     private readonly PipeReader _input;
-    private readonly ServerContext _server;
-    private readonly Dictionary<ushort, RequestContext> _requests = [];
-    private readonly Lock _requestsLock = new();
+    private readonly FastCgiConnectionSettings _settings;
+    private readonly IFastCgiApplication _application;
+    private readonly RequestTable _requests;
+    private readonly PipeOptions _pipeOptions;
     private readonly long _id;
-    private TaskCompletionSource? _requestsDone;
-    private int _inFlight;
-
-    // The last finished request's context, for the next BEGIN_REQUEST to reuse (saves its pipes on a kept connection).
-    private RequestContext? _finished;
-
-    // Requests whose PARAMS ended in the records being processed, started after them (see StartRequest).
-    private readonly List<RequestContext> _ready = [];
-    private volatile bool _closing;
-    private bool _stopRequested;
-
     private readonly Action _abortTransport;
     private readonly Action _resetTransport;
-    private readonly long _openedAt = Environment.TickCount64;
+    private readonly long _openedAt;
+    private readonly Func<FastCgiRequestContext> _takeContext;
+
+    // The last finished request's context, for the next BEGIN_REQUEST to reuse (saves its pipes on a kept connection).
+    private FastCgiRequestContext? _finished;
+
+    // Requests whose PARAMS ended in the records being processed, started after them (RequestDispatch.AfterRead).
+    private readonly List<FastCgiRequestContext> _ready = [];
     private long _readStartedAt;
     private volatile bool _readPending;
-    private bool _begun;
     private int _timedOut;
-    private long _idleSince = Environment.TickCount64;
 
-    /// <param name="input">What the web server sends.</param>
-    /// <param name="output">Where the records go.</param>
-    /// <param name="server">The server's options, handlers and limits.</param>
+    /// <param name="transport">What the web server sends, and where the records go.</param>
+    /// <param name="application">What runs each request.</param>
+    /// <param name="settings">Limits, timeouts, clock, logger.</param>
     /// <param name="id">The connection's id in the log.</param>
     /// <param name="abortTransport">Closes the transport (a timeout).</param>
     /// <param name="resetTransport">Closes the transport abortively, a TCP reset (a response failed half-way); by default as <paramref name="abortTransport"/>.</param>
-    public FastCgiConnection(PipeReader input, PipeWriter output, ServerContext server, long id, Action abortTransport, Action? resetTransport = null)
+    public FastCgiConnection(IDuplexPipe transport, IFastCgiApplication application, FastCgiConnectionSettings settings, long id, Action abortTransport, Action? resetTransport = null)
     {
-        _input = input;
-        Output = new ConnectionOutput(output);
-        _server = server;
+        _input = transport.Input;
+        _settings = settings;
+        _application = application;
+        Output = new ConnectionOutput(transport.Output, settings.TimeProvider);
+        _requests = new RequestTable(settings);
         _id = id;
         _abortTransport = abortTransport;
         _resetTransport = resetTransport ?? abortTransport;
+        _openedAt = settings.TimeProvider.GetTimestamp();
+
+        // Inline: resume the application's body reads on the read loop's thread, and the read loop on the
+        // application's, instead of through the thread pool: a switch saved per chunk of body. Only with one request
+        // per connection, where the read loop has nothing else to do meanwhile.
+        var scheduler = settings.Multiplexed ? PipeScheduler.ThreadPool : PipeScheduler.Inline;
+        _pipeOptions = new PipeOptions(
+            readerScheduler: scheduler,
+            writerScheduler: scheduler,
+            pauseWriterThreshold: settings.MaxBufferedInputBytes,
+            resumeWriterThreshold: settings.MaxBufferedInputBytes / 2,
+            minimumSegmentSize: BodySegmentSize,
+            useSynchronizationContext: false);
+        _takeContext = TakeContext;
     }
 
     public ConnectionOutput Output { get; }
 
-    /// <summary>When the connection last became idle (<see cref="Environment.TickCount64"/>); while busy, the maximum.</summary>
-    public long IdleSince
-    {
-        get
-        {
-            lock (_requestsLock)
-            {
-                return _inFlight > 0 || _closing ? long.MaxValue : _idleSince;
-            }
-        }
-    }
+    /// <summary>When the connection last became idle (<see cref="TimeProvider.GetTimestamp"/>); while busy, the maximum.</summary>
+    public long IdleSince => _requests.IdleSince;
 
     /// <summary>Whether <see cref="TryCloseIdle"/> closed the connection.</summary>
     public bool Evicted { get; private set; }
@@ -77,18 +82,13 @@ internal sealed class FastCgiConnection
     /// </summary>
     public bool TryCloseIdle()
     {
-        lock (_requestsLock)
+        if (!_requests.TryCloseIdle())
         {
-            if (_inFlight > 0 || _closing)
-            {
-                return false;
-            }
-
-            _closing = true;
-            Evicted = true;
+            return false;
         }
 
-        Log.Evicted(_server.Logger, _id);
+        Evicted = true;
+        ConnectionLog.Evicted(_settings.Logger, _id);
         _input.CancelPendingRead();
         return true;
     }
@@ -102,13 +102,13 @@ internal sealed class FastCgiConnection
         }
         catch (ProtocolException exception)
         {
-            Log.ProtocolError(_server.Logger, _id, exception.Reason, exception.Message);
+            ConnectionLog.ProtocolError(_settings.Logger, _id, exception.Reason, exception.Message);
         }
         catch (Exception exception) when (exception is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {
             if (Volatile.Read(ref _timedOut) == 0)
             {
-                Log.ConnectionFailed(_server.Logger, _id, exception.Message);
+                ConnectionLog.ConnectionFailed(_settings.Logger, _id, exception.Message);
             }
         }
         catch (OperationCanceledException)
@@ -118,9 +118,14 @@ internal sealed class FastCgiConnection
         finally
         {
             await _input.CompleteAsync().ConfigureAwait(false);
-            AbortAll(AbortReason.ConnectionLost, completeInput: true);
+            AbortAll(AbortReason.ConnectionLost);
+            foreach (var request in _requests.Snapshot())
+            {
+                request.EndInput(new IOException("The web server connection was lost."));
+            }
+
             ReleaseUnstarted();
-            await WaitForRequestsAsync().ConfigureAwait(false);
+            await _requests.WhenAllSettledAsync().ConfigureAwait(false);
         }
     }
 
@@ -130,94 +135,171 @@ internal sealed class FastCgiConnection
     /// </summary>
     public void RequestStop()
     {
-        lock (_requestsLock)
+        if (_requests.RequestStop())
         {
-            _stopRequested = true;
-            if (_inFlight > 0)
-            {
-                return;
-            }
+            _input.CancelPendingRead();
         }
-
-        _input.CancelPendingRead();
     }
 
     /// <summary>
     /// Called about once a second by the server: closes the connection when the web server keeps a request
     /// waiting for input too long (a slow-loris PARAMS stream, a stalled body, a connection that never sends a
-    /// request) or stops reading the response (<see cref="FastCgiServerLimits.WriteTimeout"/>).
+    /// request) or stops reading the response.
     /// </summary>
-    public void CheckTimeouts(long now)
+    public void CheckTimeouts()
     {
-        var limits = _server.Options.Limits;
-        var input = (long)limits.InputTimeout.TotalMilliseconds;
+        var time = _settings.TimeProvider;
+        var input = _settings.InputTimeout;
         string? expired = null;
-        lock (_requestsLock)
+        if (!_requests.AnyBegun && time.GetElapsedTime(_openedAt) > input)
         {
-            if (!_begun && now - _openedAt > input)
-            {
-                expired = "no request arrived";
-            }
+            expired = "no request arrived";
+        }
 
-            foreach (var context in _requests.Values)
+        foreach (var request in _requests.Snapshot())
+        {
+            if (request.State == RequestState.ReceivingParams && time.GetElapsedTime(request.BegunAt) > input)
             {
-                if (!context.ParamsComplete && now - context.BegunAt > input)
-                {
-                    expired = $"request {context.RequestId} did not finish its PARAMS";
-                }
-                else if (context.AwaitsInput && _readPending && now - _readStartedAt > input)
-                {
-                    expired = $"request {context.RequestId} waited for input";
-                }
+                expired = $"request {request.Id} did not finish its PARAMS";
+            }
+            else if (request.AwaitsInput && _readPending && time.GetElapsedTime(Volatile.Read(ref _readStartedAt)) > input)
+            {
+                expired = $"request {request.Id} waited for input";
             }
         }
 
-        if (expired is null && Output.FlushingSince is var since and > 0 && now - since > (long)limits.WriteTimeout.TotalMilliseconds)
+        if (expired is null && Output.FlushingSince is var since and > 0 && time.GetElapsedTime(since) > _settings.WriteTimeout)
         {
             expired = "the web server stopped reading the response";
         }
 
         if (expired is not null && Interlocked.Exchange(ref _timedOut, 1) == 0)
         {
-            Log.TimedOut(_server.Logger, _id, expired);
+            ConnectionLog.TimedOut(_settings.Logger, _id, expired);
             _abortTransport();
         }
     }
 
-    /// <summary>
-    /// Aborts every request in flight. Only the read loop completes the input pipes (<paramref name="completeInput"/>),
-    /// since a pipe's writer has one owner.
-    /// </summary>
-    public void AbortAll(AbortReason reason, bool completeInput)
+    /// <summary>Aborts every request in flight: their tokens fire; the read loop ends their input.</summary>
+    public void AbortAll(AbortReason reason)
     {
-        RequestContext[] active;
-        lock (_requestsLock)
+        foreach (var request in _requests.Snapshot())
         {
-            active = [.. _requests.Values];
+            request.Abort(reason);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task RunAsync(FastCgiRequestContext request)
+    {
+        request.TryMoveTo(RequestState.Running);
+        try
+        {
+            await _application.ProcessRequestAsync(request).ConfigureAwait(false);
+            await request.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is IOException or ObjectDisposedException)
+        {
+            // The connection is gone: the request ends with it, and there is nobody left to answer.
+        }
+        catch (Exception exception)
+        {
+            ConnectionLog.ApplicationFailed(_settings.Logger, _id, request.Id, exception.Message);
+            await request.FailAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            // Normally EndRequestAsync released it; this is for a response that could not even be ended.
+            if (_requests.Release(request).Released)
+            {
+                RequestEnded(request);
+                _requests.Settle();
+            }
+
+            request.Recycle();
+            Volatile.Write(ref _finished, request);
+        }
+    }
+
+    /// <summary>
+    /// Ends a request: frees its id first, so that a web server that reuses the id or the connection the moment it
+    /// reads END_REQUEST finds them free, then sends the end of STDOUT (and STDERR) and END_REQUEST (spec 5.5).
+    /// The connection stays open until that write is done.
+    /// </summary>
+    public async ValueTask EndRequestAsync(FastCgiRequestContext request, int appStatus)
+    {
+        var (released, close) = _requests.Release(request);
+        if (released)
+        {
+            RequestEnded(request);
         }
 
-        foreach (var context in active)
+        try
         {
-            context.Request?.AbortFromServer(reason);
-            if (completeInput)
+            var (stdout, stderr, stderrUsed) = request.TakePendingOutput();
+            await Output.EndRequestAsync(request.Id, stdout, stderr, stderrUsed, appStatus, ProtocolStatus.RequestComplete).ConfigureAwait(false);
+        }
+        finally
+        {
+            request.PendingOutputWritten();
+            if (released)
             {
-                context.CompleteInput(new IOException("The web server connection was lost."));
+                _requests.Settle();
+            }
+
+            if (close)
+            {
+                _input.CancelPendingRead();
             }
         }
     }
+
+    /// <summary>
+    /// Ends a request whose response failed after part of it was sent: what it flushed is sent, then the connection
+    /// closes without END_REQUEST, the only way FastCGI has to tell the web server a response is incomplete (spec 5.5
+    /// has no status for it). The other requests on the connection are aborted, as when the connection is lost.
+    /// A web server that asked to keep the connection (FCGI_KEEP_CONN) takes a close as a failure; one that did not
+    /// expects the application to close after each response (spec 5.1), so that close is a reset instead.
+    /// </summary>
+    public async ValueTask FailRequestAsync(FastCgiRequestContext request)
+    {
+        try
+        {
+            await Output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            await Output.CloseAsync().ConfigureAwait(false);
+            _requests.Close();
+            AbortAll(AbortReason.ConnectionLost);
+            if (!request.KeepConnection)
+            {
+                _resetTransport();
+            }
+
+            _input.CancelPendingRead();
+        }
+    }
+
+    /// <inheritdoc />
+    public void ErrorAfterEnd(FastCgiRequestContext request, string message) =>
+        ConnectionLog.ErrorAfterEnd(_settings.Logger, _id, request.Id, message);
+
+    private void RequestEnded(FastCgiRequestContext request) =>
+        ConnectionLog.RequestEnded(_settings.Logger, _id, request.Id, request.AbortReason);
 
     private async Task ReadLoopAsync()
     {
         while (true)
         {
-            _readStartedAt = Environment.TickCount64;
+            Volatile.Write(ref _readStartedAt, _settings.TimeProvider.GetTimestamp());
             _readPending = true;
             var result = await _input.ReadAsync().ConfigureAwait(false);
             _readPending = false;
             var buffer = result.Buffer;
             try
             {
-                if (result.IsCanceled || _closing)
+                if (result.IsCanceled || _requests.Closing)
                 {
                     return;
                 }
@@ -225,7 +307,7 @@ internal sealed class FastCgiConnection
                 while (RecordReader.TryReadRecord(ref buffer, out var header, out var content))
                 {
                     await ProcessRecordAsync(header, content).ConfigureAwait(false);
-                    if (_closing)
+                    if (_requests.Closing)
                     {
                         return;
                     }
@@ -234,12 +316,12 @@ internal sealed class FastCgiConnection
                 if (_ready.Count > 1)
                 {
                     Output.BeginBatch();
-                    StartReadyRequest();
+                    StartReadyRequests();
                     await Output.EndBatchAsync().ConfigureAwait(false);
                 }
                 else
                 {
-                    StartReadyRequest();
+                    StartReadyRequests();
                 }
 
                 if (result.IsCompleted)
@@ -259,25 +341,20 @@ internal sealed class FastCgiConnection
         }
     }
 
-    /// <summary>Requests whose handler never started (PARAMS incomplete) end with the connection.</summary>
+    /// <summary>Requests whose application never started (PARAMS incomplete, or queued after this read) end with the connection.</summary>
     private void ReleaseUnstarted()
     {
-        RequestContext[] unstarted;
-        lock (_requestsLock)
-        {
-            unstarted = [.. _requests.Values.Where(context => context.Request is null || _ready.Contains(context))];
-        }
-
+        var unstarted = _requests.Snapshot().Where(request => request.State == RequestState.ReceivingParams || _ready.Contains(request)).ToArray();
         _ready.Clear();
-
-        foreach (var context in unstarted)
+        foreach (var request in unstarted)
         {
-            context.Request?.Dispose();
-            context.ReturnParams();
-            if (Release(context).Released)
+            if (_requests.Release(request).Released)
             {
-                Settle();
+                RequestEnded(request);
+                _requests.Settle();
             }
+
+            request.Recycle();
         }
     }
 
@@ -293,21 +370,17 @@ internal sealed class FastCgiConnection
             case RecordType.BeginRequest:
                 return BeginRequestAsync(header.RequestId, BeginRequestBody.ReadFrom(content));
             case RecordType.AbortRequest:
-                return TryGetRequest(header.RequestId, out var aborted) ? AbortAsync(aborted) : ValueTask.CompletedTask;
+                return _requests.TryGet(header.RequestId, out var aborted) ? AbortAsync(aborted) : ValueTask.CompletedTask;
             case RecordType.Params:
-                return TryGetRequest(header.RequestId, out var context) ? ParamsAsync(context, content) : ValueTask.CompletedTask;
+                return _requests.TryGet(header.RequestId, out var request) ? ParamsAsync(request, content) : ValueTask.CompletedTask;
             case RecordType.Stdin:
-                return TryGetRequest(header.RequestId, out var stdin) && !stdin.StdinComplete
+                return _requests.TryGet(header.RequestId, out var stdin) && !stdin.Stdin.Ended
                     ? FeedStdinAsync(stdin, content)
                     : ValueTask.CompletedTask;
             case RecordType.Data:
-                if (TryGetRequest(header.RequestId, out var data) && data.Data is not null && !data.DataComplete)
-                {
-                    data.DataComplete = content.IsEmpty;
-                    return FeedAsync(data.Data.Writer, content);
-                }
-
-                return ValueTask.CompletedTask;
+                return _requests.TryGet(header.RequestId, out var data) && data.DataInput is { Ended: false } input
+                    ? FeedAsync(input, content)
+                    : ValueTask.CompletedTask;
             default:
                 // Spec 3.3: records for request ids that are not active, and types an application does not
                 // receive, are ignored.
@@ -323,361 +396,161 @@ internal sealed class FastCgiConnection
         }
 
         // Spec 4.1: answer the names asked for that the application knows, skip the rest.
-        var query = new GetValuesQuery(_server.GetValuesAnswers, []);
+        var query = new GetValuesQuery(_settings.GetValuesAnswers, []);
         NameValueReader.Parse(content.IsSingleSegment ? content.FirstSpan : content.ToArray(), ref query);
         return Output.GetValuesResultAsync(query.Answers);
     }
 
     private ValueTask BeginRequestAsync(ushort requestId, BeginRequestBody body)
     {
-        var role = body.Role;
-        lock (_requestsLock)
+        var refusal = _requests.TryAdmit(requestId, _takeContext, body.Role, body.KeepConnection, _application.Accepts(body.Role));
+        if (refusal is { } status)
         {
-            if (_requests.ContainsKey(requestId))
-            {
-                ProtocolException.Throw(ProtocolRejectionReason.RequestIdInUse, requestId);
-            }
-
-            if (_requests.Count >= _server.MaxRequestsPerConnection)
-            {
-                // Spec 5.5: an application that does not multiplex refuses a second request with CANT_MPX_CONN.
-                return Output.RefuseAsync(requestId, _server.Multiplexed ? ProtocolStatus.Overloaded : ProtocolStatus.CantMultiplexConnection);
-            }
-
-            if (_server.GetHandlerFactory(role) is null)
-            {
-                return Output.RefuseAsync(requestId, ProtocolStatus.UnknownRole);
-            }
-
-            if (_stopRequested || !_server.TryBeginRequest())
-            {
-                return Output.RefuseAsync(requestId, ProtocolStatus.Overloaded);
-            }
-
-            var context = Interlocked.Exchange(ref _finished, null);
-            if (context is null || !context.TryReset())
-            {
-                context = new RequestContext(this, _server.Options.Limits.MaxBufferedInputBytes, inline: !_server.Multiplexed);
-            }
-
-            context.Begin(requestId, role, body.KeepConnection);
-            _requests.Add(requestId, context);
-            _inFlight++;
-            _begun = true;
+            return Output.RefuseAsync(requestId, status);
         }
 
-        Log.RequestBegun(_server.Logger, _id, requestId, role);
+        ConnectionLog.RequestBegun(_settings.Logger, _id, requestId, body.Role);
         return ValueTask.CompletedTask;
     }
 
-    private ValueTask ParamsAsync(RequestContext context, ReadOnlySequence<byte> content)
+    /// <summary>The last finished request's context when its pipes can be reused, else a new one.</summary>
+    private FastCgiRequestContext TakeContext()
     {
-        if (context.ParamsComplete)
+        var request = Interlocked.Exchange(ref _finished, null);
+        return request is not null && request.TryReset() ? request : new FastCgiRequestContext(this, Output, _pipeOptions, _settings.TimeProvider);
+    }
+
+    private ValueTask ParamsAsync(FastCgiRequestContext request, ReadOnlySequence<byte> content)
+    {
+        if (request.State != RequestState.ReceivingParams)
         {
             return ValueTask.CompletedTask;
         }
 
         if (!content.IsEmpty)
         {
-            if (!context.AppendParams(content, _server.Options.Limits.MaxParamsBytes))
+            if (!request.AppendParams(content, _settings.MaxParamsBytes))
             {
-                ProtocolException.Throw(ProtocolRejectionReason.ParamsTooLarge, context.RequestId, _server.Options.Limits.MaxParamsBytes);
+                ProtocolException.Throw(ProtocolRejectionReason.ParamsTooLarge, request.Id, _settings.MaxParamsBytes);
             }
 
             return ValueTask.CompletedTask;
         }
 
-        context.CompleteParams(_server.Options.Limits);
-        if (context.Role == Role.Authorizer)
+        request.CompleteParams(_settings.MaxParamCount, _settings.MaxParamLength);
+        if (request.Role == Role.Authorizer)
         {
             // Spec 6.3: an authorizer gets no body; web servers differ on whether they send an empty STDIN.
-            context.StdinComplete = true;
-            context.Stdin.Writer.Complete();
+            request.Stdin.End();
         }
 
-        StartRequest(context);
+        StartRequest(request);
         return ValueTask.CompletedTask;
     }
 
-    private ValueTask FeedAsync(PipeWriter writer, ReadOnlySequence<byte> content)
+    private ValueTask FeedAsync(RequestInput input, ReadOnlySequence<byte> content)
     {
-        if (content.IsEmpty)
+        var feeding = input.FeedAsync(content, out var waits);
+        if (waits)
         {
-            writer.Complete();
+            // The application has MaxBufferedInputBytes unread: it must be running to catch up, and the read loop
+            // waits for it.
+            StartReadyRequests();
+        }
+
+        return feeding;
+    }
+
+    private ValueTask FeedStdinAsync(FastCgiRequestContext request, ReadOnlySequence<byte> content)
+    {
+        var limit = _settings.MaxRequestBodyBytes;
+        if (request.Stdin.Length + content.Length > limit)
+        {
+            // The application's next read fails (a 413 in jonpy's handler model); the rest of this body is dropped.
+            request.Stdin.Count(content.Length);
+            ConnectionLog.BodyTooLarge(_settings.Logger, _id, request.Id, limit);
+            request.Stdin.End(new RequestBodyTooLargeException(limit));
             return ValueTask.CompletedTask;
         }
 
-        try
-        {
-            foreach (var segment in content)
-            {
-                writer.Write(segment.Span);
-            }
-
-            var flush = writer.FlushAsync();
-            if (flush.IsCompleted)
-            {
-                flush.GetAwaiter().GetResult();
-                return ValueTask.CompletedTask;
-            }
-
-            // The handler has MaxBufferedInputBytes unread: it must be running to catch up, and the read loop waits
-            // for it, which slows the web server instead of growing memory.
-            StartReadyRequest();
-            return AwaitFlushAsync(flush);
-        }
-        catch (InvalidOperationException)
-        {
-            // The stream was already ended (an aborted request, or an empty record came twice); the bytes are dropped.
-            return ValueTask.CompletedTask;
-        }
+        return FeedAsync(request.Stdin, content);
     }
 
-    private static async ValueTask AwaitFlushAsync(ValueTask<FlushResult> flush)
+    private void StartRequest(FastCgiRequestContext request)
     {
-        try
+        if (_settings.Dispatch == RequestDispatch.ThreadPool)
         {
-            await flush.ConfigureAwait(false);
-        }
-        catch (InvalidOperationException)
-        {
-            // Ended meanwhile; the bytes are dropped.
-        }
-    }
-
-    private ValueTask FeedStdinAsync(RequestContext context, ReadOnlySequence<byte> content)
-    {
-        context.StdinComplete = content.IsEmpty;
-        context.BodyBytes += content.Length;
-        var limit = _server.Options.Limits.MaxRequestBodyBytes;
-        if (context.BodyBytes > limit)
-        {
-            // The handler's next read fails with a 413; the rest of this body is dropped.
-            context.StdinComplete = true;
-            Log.BodyTooLarge(_server.Logger, _id, context.RequestId, limit);
-            context.Stdin.Writer.Complete(Cgi.RequestRejection.Create(RequestRejectionReason.RequestBodyTooLarge, limit));
-            return ValueTask.CompletedTask;
-        }
-
-        return FeedAsync(context.Stdin.Writer, content);
-    }
-
-    private void StartRequest(RequestContext context)
-    {
-        context.Request = _server.Options.GZip ? new GZipFastCgiRequest(context, Output) : new FastCgiRequest(context, Output);
-        context.Request.Limits = _server.Options.RequestLimits;
-        context.Request.ProcessOnHandlerThread = true;
-        if (_server.Multiplexed && !_server.Options.InlineCompletions)
-        {
-            // The handler runs beside the read loop, which goes on with other requests' records.
-            ThreadPool.UnsafeQueueUserWorkItem(context, preferLocal: false);
+            // The application runs beside the read loop, which goes on with other requests' records.
+            ThreadPool.UnsafeQueueUserWorkItem(request.WorkItem, preferLocal: false);
             return;
         }
 
-        // One request at a time (levels 0 and 1), or handlers that never block (InlineCompletions): wait for the
-        // end of the records already read, which usually hold the whole (often empty) STDIN, so the handler can
-        // run right here, up to its first wait, without a thread hop.
-        _ready.Add(context);
+        // Wait for the end of the records already read, which usually hold the whole (often empty) STDIN, so the
+        // application can run right here, up to its first wait, without a thread hop.
+        _ready.Add(request);
     }
 
     /// <summary>
-    /// Starts the request waiting for the end of a read: inline when its input is complete (the handler cannot
-    /// wait on the read loop), otherwise on the thread pool so the read loop can go on feeding its body.
+    /// Starts the requests waiting for the end of a read: inline when their input is complete (the application
+    /// cannot wait on the read loop), otherwise on the thread pool so the read loop can go on feeding their body.
     /// </summary>
-    private void StartReadyRequest()
+    private void StartReadyRequests()
     {
         if (_ready.Count == 0)
         {
             return;
         }
 
-        foreach (var context in _ready)
+        foreach (var request in _ready)
         {
-            if (context.AwaitsInput)
+            if (request.AwaitsInput)
             {
-                ThreadPool.UnsafeQueueUserWorkItem(context, preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(request.WorkItem, preferLocal: false);
             }
             else
             {
-                _ = RunRequestAsync(context);
+                _ = RunAsync(request);
             }
         }
 
         _ready.Clear();
     }
 
-    /// <summary>Runs a request's handler and ends the request, whatever happens.</summary>
-    public async Task RunRequestAsync(RequestContext context)
-    {
-        var request = context.Request!;
-        try
-        {
-            await HandlerRunner.RunAsync(_server.GetHandlerFactory(context.Role)!, request).ConfigureAwait(false);
-        }
-        finally
-        {
-            request.Dispose();
-
-            // Normally EndRequestAsync released it; this is for a response that could not even be ended.
-            if (Release(context).Released)
-            {
-                Settle();
-            }
-
-            Volatile.Write(ref _finished, context);
-        }
-    }
-
     /// <summary>
-    /// Ends a request: frees its id first, so that a web server that reuses the id or the connection the moment it
-    /// reads END_REQUEST finds them free, then sends the end of STDOUT (and STDERR) and END_REQUEST (spec 5.5).
-    /// The connection stays open until that write is done.
+    /// FCGI_ABORT_REQUEST (spec 5.4): the application sees its token fire and its body reads fail, and END_REQUEST
+    /// follows when it returns. A request whose application has not started ends here.
     /// </summary>
-    public async ValueTask EndRequestAsync(RequestContext context, bool stderrUsed, int appStatus)
+    private ValueTask AbortAsync(FastCgiRequestContext request)
     {
-        var (released, close) = Release(context);
-        try
+        request.EndInput(new IOException("The web server aborted the request."));
+        if (request.State != RequestState.ReceivingParams)
         {
-            await Output.EndRequestAsync(context.RequestId, stderrUsed, appStatus, ProtocolStatus.RequestComplete).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (released)
-            {
-                Settle();
-            }
-
-            if (close)
-            {
-                _input.CancelPendingRead();
-            }
-        }
-    }
-
-    /// <summary>
-    /// Ends a request whose response failed after part of it was sent: what it wrote is sent, then the connection
-    /// closes without END_REQUEST, the only way FastCGI has to tell the web server a response is incomplete (spec 5.5
-    /// has no status for it). The other requests on the connection are aborted, as when the connection is lost.
-    /// A web server that asked to keep the connection (FCGI_KEEP_CONN) takes a close as a failure; one that did not
-    /// expects the application to close after each response (spec 5.1), so that close is a reset instead.
-    /// </summary>
-    public async ValueTask FailRequestAsync(RequestContext context)
-    {
-        try
-        {
-            await Output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-        finally
-        {
-            await Output.CloseAsync().ConfigureAwait(false);
-            _closing = true;
-            AbortAll(AbortReason.ConnectionLost, completeInput: false);
-            if (!context.KeepConnection)
-            {
-                _resetTransport();
-            }
-
-            _input.CancelPendingRead();
-        }
-    }
-
-    /// <summary>Logs what a request wrote to its error stream after its END_REQUEST, which may carry nothing more.</summary>
-    public void LogErrorAfterEnd(ushort requestId, string message) => Log.ErrorAfterEnd(_server.Logger, _id, requestId, message.TrimEnd('\n'));
-
-    /// <summary>
-    /// Takes the request off the connection, once. Returns whether this call did it, and whether the connection
-    /// should end now.
-    /// </summary>
-    private (bool Released, bool Close) Release(RequestContext context)
-    {
-        bool close;
-        lock (_requestsLock)
-        {
-            if (!_requests.TryGetValue(context.RequestId, out var current) || current != context)
-            {
-                return (false, false);
-            }
-
-            _requests.Remove(context.RequestId);
-            if (!context.KeepConnection)
-            {
-                // Spec 5.1: without FCGI_KEEP_CONN the application closes the connection after the request.
-                _closing = true;
-            }
-
-            close = _closing || (_stopRequested && _requests.Count == 0);
-        }
-
-        _server.EndRequest();
-        Log.RequestEnded(_server.Logger, _id, context.RequestId, context.Request?.Aborted ?? AbortReason.None);
-        return (true, close);
-    }
-
-    /// <summary>A released request's last write is done; the connection may close once none is left.</summary>
-    private void Settle()
-    {
-        lock (_requestsLock)
-        {
-            if (--_inFlight == 0)
-            {
-                _idleSince = Environment.TickCount64;
-                _requestsDone?.TrySetResult();
-            }
-        }
-    }
-
-    /// <summary>
-    /// FCGI_ABORT_REQUEST (spec 5.4): the handler sees <see cref="Request.Aborted"/> and its token fire, its body
-    /// reads fail, and END_REQUEST follows when it returns. A request whose handler has not started ends here.
-    /// </summary>
-    private ValueTask AbortAsync(RequestContext context)
-    {
-        context.CompleteInput(new IOException("The web server aborted the request."));
-        if (context.Request is not null)
-        {
-            context.Request.AbortFromServer(AbortReason.WebServer);
+            request.Abort(AbortReason.WebServer);
             return ValueTask.CompletedTask;
         }
 
-        context.ReturnParams();
-        var (released, _) = Release(context);
-        return EndAbortedAsync(context, released);
+        var (released, _) = _requests.Release(request);
+        if (released)
+        {
+            RequestEnded(request);
+        }
+
+        return EndAbortedAsync(request, released);
     }
 
-    private async ValueTask EndAbortedAsync(RequestContext context, bool released)
+    private async ValueTask EndAbortedAsync(FastCgiRequestContext request, bool released)
     {
         try
         {
-            await Output.RefuseAsync(context.RequestId, ProtocolStatus.RequestComplete).ConfigureAwait(false);
+            await Output.RefuseAsync(request.Id, ProtocolStatus.RequestComplete).ConfigureAwait(false);
         }
         finally
         {
+            request.Recycle();
             if (released)
             {
-                Settle();
+                _requests.Settle();
             }
-        }
-    }
-
-    private bool TryGetRequest(ushort requestId, out RequestContext context)
-    {
-        lock (_requestsLock)
-        {
-            return _requests.TryGetValue(requestId, out context!);
-        }
-    }
-
-    private Task WaitForRequestsAsync()
-    {
-        lock (_requestsLock)
-        {
-            if (_inFlight == 0)
-            {
-                return Task.CompletedTask;
-            }
-
-            _requestsDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _requestsDone.Task;
         }
     }
 

@@ -4,7 +4,6 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
-using FastCgi.Protocol;
 
 namespace FastCgi.Connection;
 
@@ -20,22 +19,24 @@ internal sealed class ParamsDictionary : IReadOnlyDictionary<string, string>, ID
     private byte[] _data;
     private Entry[] _entries;
     private int _count;
+    private int _length;
 
-    private ParamsDictionary(byte[] data, Entry[] entries, int count)
+    private ParamsDictionary(byte[] data, int length, Entry[] entries, int count)
     {
         _data = data;
+        _length = length;
         _entries = entries;
         _count = count;
     }
 
     /// <summary>
     /// Indexes <paramref name="length"/> bytes of PARAMS in <paramref name="data"/>, a pooled buffer the dictionary
-    /// now owns. Enforces <see cref="FastCgiServerLimits.MaxParamCount"/> and <see cref="FastCgiServerLimits.MaxParamLength"/>.
+    /// now owns. Enforces <paramref name="maxCount"/> pairs and <paramref name="maxLength"/> bytes per name or value.
     /// </summary>
     /// <exception cref="ProtocolException">The pairs are malformed or over a limit.</exception>
-    public static ParamsDictionary Create(byte[] data, int length, FastCgiServerLimits limits, ushort requestId)
+    public static ParamsDictionary Create(byte[] data, int length, int maxCount, int maxLength, ushort requestId)
     {
-        var indexer = new Indexer(data, ArrayPool<Entry>.Shared.Rent(32), limits, requestId);
+        var indexer = new Indexer(data, ArrayPool<Entry>.Shared.Rent(32), maxCount, maxLength, requestId);
         try
         {
             NameValueReader.Parse(data.AsSpan(0, length), ref indexer);
@@ -46,7 +47,17 @@ internal sealed class ParamsDictionary : IReadOnlyDictionary<string, string>, ID
             throw;
         }
 
-        return new ParamsDictionary(data, indexer.Entries, indexer.Count);
+        return new ParamsDictionary(data, length, indexer.Entries, indexer.Count);
+    }
+
+    /// <summary>The PARAMS bytes the pairs were read from.</summary>
+    public ReadOnlyMemory<byte> RawBytes
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_count < 0, this);
+            return _data.AsMemory(0, _length);
+        }
     }
 
     /// <inheritdoc />
@@ -106,6 +117,7 @@ internal sealed class ParamsDictionary : IReadOnlyDictionary<string, string>, ID
         _data = [];
         _entries = [];
         _count = -1;
+        _length = 0;
     }
 
     private int Find(string key)
@@ -165,7 +177,7 @@ internal sealed class ParamsDictionary : IReadOnlyDictionary<string, string>, ID
         public int ValueLength;
     }
 
-    private struct Indexer(byte[] data, Entry[] entries, FastCgiServerLimits limits, ushort requestId) : INameValueHandler
+    private struct Indexer(byte[] data, Entry[] entries, int maxCount, int maxLength, ushort requestId) : INameValueHandler
     {
         public Entry[] Entries = entries;
         public int Count;
@@ -173,14 +185,14 @@ internal sealed class ParamsDictionary : IReadOnlyDictionary<string, string>, ID
         public void OnPair(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
         {
             var longest = Math.Max(name.Length, value.Length);
-            if (longest > limits.MaxParamLength)
+            if (longest > maxLength)
             {
-                ProtocolException.Throw(ProtocolRejectionReason.ParamTooLong, longest, limits.MaxParamLength);
+                ProtocolException.Throw(ProtocolRejectionReason.ParamTooLong, longest, maxLength);
             }
 
-            if (Count >= limits.MaxParamCount)
+            if (Count >= maxCount)
             {
-                ProtocolException.Throw(ProtocolRejectionReason.TooManyParams, requestId, limits.MaxParamCount);
+                ProtocolException.Throw(ProtocolRejectionReason.TooManyParams, requestId, maxCount);
             }
 
             if (Count == Entries.Length)

@@ -16,7 +16,7 @@ internal readonly struct BeginRequestBody
         Flags = flags;
     }
 
-    /// <summary>The raw role; it may be a value outside <see cref="FastCgi.Role"/>, which is answered with <c>FCGI_UNKNOWN_ROLE</c> (spec 5.1).</summary>
+    /// <summary>The raw role; it may be a value outside <see cref="Protocol.Role"/>, which is answered with <c>FCGI_UNKNOWN_ROLE</c> (spec 5.1).</summary>
     public Role Role { get; }
 
     public byte Flags { get; }

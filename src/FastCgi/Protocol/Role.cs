@@ -1,4 +1,4 @@
-namespace FastCgi;
+namespace FastCgi.Protocol;
 
 /// <summary>
 /// The role the web server asks the application to play for one request, as sent in

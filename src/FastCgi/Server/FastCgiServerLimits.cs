@@ -1,4 +1,4 @@
-namespace FastCgi;
+namespace FastCgi.Server;
 
 /// <summary>
 /// Limits the server enforces on what web servers may make it hold. They are the real values GET_VALUES reports

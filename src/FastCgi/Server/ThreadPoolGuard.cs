@@ -1,5 +1,3 @@
-using FastCgi.Cgi;
-
 namespace FastCgi.Server;
 
 /// <summary>

@@ -1,4 +1,4 @@
-namespace FastCgi;
+namespace FastCgi.Server;
 
 /// <summary>
 /// jonpy's <c>fcgi.Server</c> argument <c>threading_level</c>: how much a server does at once. In .NET these are tasks, not one OS thread

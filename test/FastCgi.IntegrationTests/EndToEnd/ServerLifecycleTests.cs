@@ -4,6 +4,7 @@ using FastCgi.Testing;
 using Xunit;
 using static FastCgi.Testing.CgiVariables;
 using static FastCgi.Testing.FcgiRecords;
+using FastCgi.Connection;
 
 namespace FastCgi.IntegrationTests.EndToEnd;
 

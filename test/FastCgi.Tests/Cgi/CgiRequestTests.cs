@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using Xunit;
 using FastCgi.Testing;
+using FastCgi.Connection;
 
 namespace FastCgi.Tests.Cgi;
 

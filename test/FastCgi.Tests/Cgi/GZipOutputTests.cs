@@ -3,6 +3,7 @@ using System.Text;
 using FastCgi.Tests.Support;
 using Xunit;
 using FastCgi.Testing;
+using FastCgi.Connection;
 
 namespace FastCgi.Tests.Cgi;
 

@@ -1,6 +1,6 @@
-using FastCgi.Cgi;
 using FastCgi.Tests.Support;
 using Xunit;
+using FastCgi.Connection;
 
 namespace FastCgi.Tests.Cgi;
 

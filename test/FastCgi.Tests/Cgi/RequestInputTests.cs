@@ -1,5 +1,4 @@
 using System.Text;
-using FastCgi.Cgi;
 using FastCgi.Tests.Support;
 using Xunit;
 using FastCgi.Testing;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using FastCgi.Tests.Support;
 using Xunit;
+using FastCgi.Connection;
 
 namespace FastCgi.Tests.Cgi;
 

@@ -2,8 +2,10 @@ using System.Buffers;
 using System.IO.Pipelines;
 using FastCgi.Connection;
 using FastCgi.Testing;
+using FastCgi.Tests.Support;
 using FastCgi.Tests.Cgi;
 using Xunit;
+using FastCgi.Protocol;
 
 namespace FastCgi.Tests.Connection;
 
@@ -20,8 +22,8 @@ public sealed class AllocationTests
     {
         var toApp = new Pipe(new PipeOptions(useSynchronizationContext: false));
         var fromApp = new Pipe(new PipeOptions(useSynchronizationContext: false));
-        var context = new ServerContext(new Dictionary<Role, Func<Handler>> { [Role.Responder] = () => new Hello() }, new FastCgiServerOptions(), () => { });
-        var connection = new FastCgiConnection(toApp.Reader, fromApp.Writer, context, 1, () => { });
+        var application = new HandlerApplication(new Dictionary<Role, Func<Handler>> { [Role.Responder] = () => new Hello() }, RequestType.Default, RequestLimits.Default);
+        var connection = new FastCgiConnection(new DuplexPipe(toApp.Reader, fromApp.Writer), application, new FastCgiConnectionSettings(), 1, () => { });
         var run = Task.Run(connection.RunAsync);
         var request = FcgiRecords.Request(1, CgiVariables.NginxHello(), []);
 

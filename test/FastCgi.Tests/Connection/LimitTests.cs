@@ -4,6 +4,7 @@ using System.Text;
 using FastCgi.Testing;
 using FastCgi.Tests.Support;
 using Xunit;
+using FastCgi.Server;
 using static FastCgi.Testing.CgiVariables;
 using static FastCgi.Testing.FcgiRecords;
 
@@ -117,7 +118,7 @@ public sealed class LimitTests
         await web.ExpectEndRequestAsync(3, protocolStatus: 2);
 
         // The limit is the server's: another connection is refused too.
-        await using var other = new InMemoryConnection(connection.Server);
+        await using var other = connection.ConnectAnother();
         await other.WebServer.SendAsync(Begin(1));
         await other.WebServer.ExpectEndRequestAsync(1, protocolStatus: 2);
 
@@ -218,11 +219,14 @@ public sealed class LimitTests
     {
         await using (var patient = Connect())
         {
+            await patient.WebServer.SyncAsync();
             patient.AdvanceTime(TimeSpan.FromSeconds(29));
             Assert.Equal("Hello, world!\n", (await patient.WebServer.RequestAsync(1, Environ("/hello"))).BodyText);
         }
 
+        // GET_VALUES is no request: once it is answered, the connection exists and its clock runs.
         await using var silent = Connect();
+        await silent.WebServer.SyncAsync();
         silent.AdvanceTime(TimeSpan.FromSeconds(31));
         await silent.WebServer.ExpectClosedAsync();
     }
@@ -259,13 +263,11 @@ public sealed class LimitTests
     [Fact]
     public async Task A_web_server_that_stops_reading_is_cut_off_by_the_write_timeout()
     {
+        var app = new TestApp();
         var output = new PipeOptions(pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024);
-        await using var connection = new InMemoryConnection(new TestApp().Handlers, outputOptions: output);
+        await using var connection = new InMemoryConnection(app.Handlers, outputOptions: output);
         await connection.WebServer.SendAsync(Request(1, Environ($"/big?{1 << 30}"), []));
-        while (connection.Connection.Output.FlushingSince == 0)
-        {
-            await Task.Yield();
-        }
+        await app.WriteHeld;
 
         // A write is waiting for the web server (its start is what the timeout measures): 61 s later the connection is
         // closed, the handler's write fails, and the web server gets what was in flight and the end of the connection.
@@ -282,7 +284,7 @@ public sealed class LimitTests
         var web = connection.WebServer;
         await web.SendAsync(Request(1, Environ("/wait?a"), []));
         await app["a"].Entered;
-        connection.Connection.RequestStop();
+        connection.Host.Stop();
         await web.SendAsync(Begin(2));
         await web.ExpectEndRequestAsync(2, protocolStatus: 2);
         app["a"].Open();

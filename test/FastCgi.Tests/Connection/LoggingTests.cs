@@ -22,9 +22,10 @@ public sealed class LoggingTests
             await connection.Run.WaitAsync(TimeSpan.FromSeconds(5));
         }
 
-        Assert.Contains("Debug FastCgi.Server: Connection 1 request 7 begun as Responder", logs.Lines);
-        Assert.Contains("Debug FastCgi.Server: Connection 1 request 7 ended (aborted: None)", logs.Lines);
-        Assert.Contains("Warning FastCgi.Server: Connection 1 closed: protocol error UnsupportedVersion: Record version 9 is not FastCGI 1.0.", logs.Lines);
+        Assert.Contains("Debug FastCgi.Connection: Connection 1 request 7 begun as Responder", logs.Lines);
+        Assert.Contains("Debug FastCgi.Connection: Connection 1 request 7 ended (aborted: None)", logs.Lines);
+        Assert.Contains("Warning FastCgi.Connection: Connection 1 closed: protocol error UnsupportedVersion: Record version 9 is not FastCGI 1.0.", logs.Lines);
+        Assert.Contains("Debug FastCgi.Server: Connection 1 opened from unix", logs.Lines);
         Assert.DoesNotContain(logs.Lines, line => line.Contains("s3cr3t", StringComparison.Ordinal));
     }
 

@@ -1,5 +1,6 @@
 using FastCgi.Tests.Support;
 using Xunit;
+using FastCgi.Server;
 using static FastCgi.Testing.CgiVariables;
 using static FastCgi.Testing.FcgiRecords;
 
@@ -21,7 +22,7 @@ public sealed class MalformedInputTests
         await using var bystander = new InMemoryConnection(app.Handlers, new FastCgiServerOptions { ThreadingLevel = ThreadingLevel.Multiplexed });
         await bystander.WebServer.SendAsync(Request(1, Environ("/wait?a"), []));
         await app["a"].Entered;
-        await using (var attacker = new InMemoryConnection(bystander.Server))
+        await using (var attacker = bystander.ConnectAnother())
         {
             await attacker.WebServer.SendAsync(bytes);
             await attacker.WebServer.ExpectClosedAsync();
@@ -57,7 +58,7 @@ public sealed class MalformedInputTests
             Assert.Equal("Hello, world!\n", (await connection.WebServer.RequestAsync(id, Environ("/hello"))).BodyText);
         }
 
-        await using var other = new InMemoryConnection(connection.Server);
+        await using var other = connection.ConnectAnother();
         Assert.Equal("Hello, world!\n", (await other.WebServer.RequestAsync(1, Environ("/hello"))).BodyText);
     }
 }

@@ -3,6 +3,7 @@ using FastCgi.Connection;
 using FastCgi.Protocol;
 using FastCgi.Testing;
 using Xunit;
+using FastCgi.Server;
 
 namespace FastCgi.Tests.Connection;
 
@@ -63,6 +64,7 @@ public sealed class ParamsDictionaryTests
         var bytes = FcgiRecords.NameValues(pairs);
         var data = ArrayPool<byte>.Shared.Rent(Math.Max(1, bytes.Length));
         bytes.CopyTo(data, 0);
-        return ParamsDictionary.Create(data, bytes.Length, limits ?? FastCgiServerLimits.Default, 1);
+        limits ??= FastCgiServerLimits.Default;
+        return ParamsDictionary.Create(data, bytes.Length, limits.MaxParamCount, limits.MaxParamLength, 1);
     }
 }

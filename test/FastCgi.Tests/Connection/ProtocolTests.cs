@@ -2,6 +2,8 @@ using System.Text;
 using FastCgi.Testing;
 using FastCgi.Tests.Support;
 using Xunit;
+using FastCgi.Server;
+using FastCgi.Connection;
 using static FastCgi.Testing.CgiVariables;
 using static FastCgi.Testing.FcgiRecords;
 
@@ -214,8 +216,7 @@ public sealed class ProtocolTests
         await using var connection = Connect(level);
 
         // Above level 0 the connection limit is 16384 lowered to the open-file limit less 256.
-        maxConns ??= connection.Server.MaxConnections.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        Assert.InRange(connection.Server.MaxConnections, 1, 16384);
+        maxConns ??= DescriptorLimit.CapConnections(16384).ToString(System.Globalization.CultureInfo.InvariantCulture);
         await connection.WebServer.SendAsync(Record(GetValues, 0, NameValues([new("FCGI_MAX_CONNS", ""), new("FCGI_MAX_REQS", ""), new("FCGI_MPXS_CONNS", ""), new("X_UNKNOWN", "")])));
         var record = await connection.WebServer.ExpectAsync(GetValuesResult, 0, NameValues([new("FCGI_MAX_CONNS", maxConns), new("FCGI_MAX_REQS", maxReqs), new("FCGI_MPXS_CONNS", mpxs)]));
         Assert.Equal(0, (record.Content.Length + record.Padding) % 8);
@@ -267,7 +268,7 @@ public sealed class ProtocolTests
     [Fact]
     public async Task The_gzip_request_type_compresses_when_accepted()
     {
-        await using var connection = new InMemoryConnection(new TestApp().Handlers, new FastCgiServerOptions { GZip = true });
+        await using var connection = new InMemoryConnection(new TestApp().Handlers, new FastCgiServerOptions { RequestType = RequestType.GZip });
         var web = connection.WebServer;
         var gzip = await web.RequestAsync(1, Environ("/hello", extra: [new("HTTP_ACCEPT_ENCODING", "gzip, deflate")]));
         Assert.Equal("Content-Type: text/plain\r\nVary: Accept-Encoding\r\nContent-Encoding: gzip", gzip.Head);

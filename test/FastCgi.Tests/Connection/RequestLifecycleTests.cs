@@ -4,6 +4,8 @@ using FastCgi.Tests.Support;
 using Xunit;
 using static FastCgi.Testing.CgiVariables;
 using static FastCgi.Testing.FcgiRecords;
+using FastCgi.Connection;
+using FastCgi.Server;
 
 namespace FastCgi.Tests.Connection;
 

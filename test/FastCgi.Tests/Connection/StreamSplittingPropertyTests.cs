@@ -1,6 +1,7 @@
 using System.Globalization;
 using FastCgi.Fuzz.Harnesses;
 using Xunit;
+using FastCgi.Server;
 
 namespace FastCgi.Tests.Connection;
 

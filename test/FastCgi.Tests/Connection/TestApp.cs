@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
+using FastCgi.Connection;
+using FastCgi.Protocol;
 
 namespace FastCgi.Tests.Connection;
 
@@ -14,6 +16,7 @@ namespace FastCgi.Tests.Connection;
 internal sealed class TestApp
 {
     private readonly ConcurrentDictionary<string, Gate> _gates = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _writeHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public IReadOnlyDictionary<Role, Func<Handler>> Handlers => new Dictionary<Role, Func<Handler>>
     {
@@ -21,6 +24,9 @@ internal sealed class TestApp
         [Role.Authorizer] = () => new Authorizer(),
         [Role.Filter] = () => new Filter(),
     };
+
+    /// <summary>Completes when a write of <c>/big</c> had to wait for the web server to read.</summary>
+    public Task WriteHeld => _writeHeld.Task;
 
     /// <summary>The gate that <c>/wait?<paramref name="name"/></c> waits at.</summary>
     public Gate this[string name] => _gates.GetOrAdd(name, _ => new Gate());
@@ -88,7 +94,13 @@ internal sealed class TestApp
                     var chunk = new byte[16 * 1024];
                     for (var left = long.Parse(query, CultureInfo.InvariantCulture); left > 0; left -= chunk.Length)
                     {
-                        await request.WriteAsync(chunk.AsMemory(0, (int)Math.Min(left, chunk.Length)), cancellationToken);
+                        var write = request.WriteAsync(chunk.AsMemory(0, (int)Math.Min(left, chunk.Length)), cancellationToken);
+                        if (!write.IsCompleted)
+                        {
+                            app._writeHeld.TrySetResult();
+                        }
+
+                        await write;
                     }
 
                     break;

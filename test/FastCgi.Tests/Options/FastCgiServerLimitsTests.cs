@@ -1,3 +1,4 @@
+using FastCgi.Server;
 using Xunit;
 
 namespace FastCgi.Tests.Options;

@@ -1,18 +1,21 @@
-using System.Buffers;
 using System.IO.Pipelines;
-using FastCgi.Connection;
+using FastCgi.Server;
 using FastCgi.Testing;
+using Microsoft.Extensions.Time.Testing;
+using FastCgi.Protocol;
 
 namespace FastCgi.Tests.Support;
 
 /// <summary>
-/// One <see cref="FastCgiConnection"/> over an in-memory duplex connection, with handlers chosen by the test, and the
-/// <see cref="FakeWebServer"/> on the other end: the in-memory tier's only view of how a connection is built, so that
-/// only this adapter changes when the transport does.
+/// One web server connection to a <see cref="FastCgiHost"/> over the in-memory transport, with handlers chosen by
+/// the test, and the <see cref="FakeWebServer"/> on the web server's end: the in-memory tier's only view of how a
+/// connection is built. The host's clock is a fake one unless the options bring their own, so timeouts pass when the
+/// test advances it (<see cref="AdvanceTime"/>).
 /// </summary>
 internal sealed class InMemoryConnection : IAsyncDisposable
 {
-    private readonly CancellationTokenSource _aborted = new();
+    private readonly InMemoryTransportConnection _transport;
+    private readonly Shared _shared;
 
     public InMemoryConnection(Func<Handler> responder, FastCgiServerOptions? options = null, PipeOptions? outputOptions = null)
         : this(new Dictionary<Role, Func<Handler>> { [Role.Responder] = responder }, options, outputOptions)
@@ -20,52 +23,35 @@ internal sealed class InMemoryConnection : IAsyncDisposable
     }
 
     public InMemoryConnection(IReadOnlyDictionary<Role, Func<Handler>> handlers, FastCgiServerOptions? options = null, PipeOptions? outputOptions = null)
-        : this(new ServerContext(handlers, options ?? new FastCgiServerOptions(), () => { }), outputOptions)
+        : this(new Shared(handlers, options ?? new FastCgiServerOptions()), outputOptions)
     {
     }
 
-    /// <summary>Another connection to the same server (its limits and counters are shared).</summary>
-    public InMemoryConnection(ServerContext server, PipeOptions? outputOptions = null)
+    private InMemoryConnection(Shared shared, PipeOptions? outputOptions)
     {
-        var toApplication = new Pipe();
-        var fromApplication = new Pipe(outputOptions ?? PipeOptions.Default);
-        var toWebServer = new Pipe();
-        Server = server;
-
-        // Aborting the transport, as disposing a socket does: the input ends with an error, the web server reads the
-        // end of the connection, and what the application writes from then on is lost.
-        Connection = new FastCgiConnection(toApplication.Reader, fromApplication.Writer, server, 1, () =>
-        {
-            toApplication.Writer.Complete(new IOException("aborted"));
-            _aborted.Cancel();
-        });
-        WebServer = new FakeWebServer(toWebServer.Reader, toApplication.Writer);
-        var carried = CarryAsync(fromApplication.Reader, toWebServer.Writer, _aborted.Token);
-
-        // As the server does when a connection ends: its output ends too, so the web server reads the close.
-        Run = Task.Run(async () =>
-        {
-            await Connection.RunAsync();
-            await fromApplication.Writer.CompleteAsync();
-            await carried;
-        });
+        _shared = shared;
+        shared.Connections++;
+        _transport = shared.Listener.Connect(outputOptions);
+        WebServer = new FakeWebServer(_transport.FromApp, _transport.ToApp);
     }
-
-    public ServerContext Server { get; }
-
-    public FastCgiConnection Connection { get; }
 
     /// <summary>The web server's end.</summary>
     public FakeWebServer WebServer { get; }
 
-    /// <summary>The connection's read loop; it ends when the connection closes.</summary>
-    public Task Run { get; }
+    /// <summary>Completes when the host closed the connection.</summary>
+    public Task Run => _transport.Closed;
 
-    /// <summary>
-    /// Lets <paramref name="time"/> pass for the connection's timeouts (input, write), without waiting: the server's
-    /// once-a-second check, run as if that much time had gone by.
-    /// </summary>
-    public void AdvanceTime(TimeSpan time) => Connection.CheckTimeouts(Environment.TickCount64 + (long)time.TotalMilliseconds);
+    /// <summary>Whether the host reset the connection.</summary>
+    public bool WasReset => _transport.WasReset;
+
+    /// <summary>The host serving this connection and those made with <see cref="ConnectAnother"/>.</summary>
+    public FastCgiHost Host => _shared.Host;
+
+    /// <summary>Another web server connection to the same host (its limits and counters are shared).</summary>
+    public InMemoryConnection ConnectAnother(PipeOptions? outputOptions = null) => new(_shared, outputOptions);
+
+    /// <summary>Lets <paramref name="time"/> pass on the host's clock (its input, write and shutdown timeouts).</summary>
+    public void AdvanceTime(TimeSpan time) => (_shared.Time as FakeTimeProvider ?? throw new InvalidOperationException("The options brought their own clock.")).Advance(time);
 
     public async ValueTask DisposeAsync()
     {
@@ -73,38 +59,32 @@ internal sealed class InMemoryConnection : IAsyncDisposable
         await WebServer.CloseAsync();
         await WebServer.DisposeAsync();
         await Run.WaitAsync(TimeSpan.FromSeconds(10));
-        _aborted.Dispose();
+        if (--_shared.Connections == 0)
+        {
+            await _shared.Host.DisposeAsync();
+            await _shared.HostRun.WaitAsync(TimeSpan.FromSeconds(10));
+        }
     }
 
-    /// <summary>Carries the application's output to the web server until either end closes or the transport is aborted.</summary>
-    private static async Task CarryAsync(PipeReader from, PipeWriter to, CancellationToken aborted)
+    /// <summary>The host and listener the connections to one server share.</summary>
+    private sealed class Shared
     {
-        try
+        public Shared(IReadOnlyDictionary<Role, Func<Handler>> handlers, FastCgiServerOptions options)
         {
-            while (true)
-            {
-                var result = await from.ReadAsync(aborted);
-                foreach (var segment in result.Buffer)
-                {
-                    to.Write(segment.Span);
-                }
-
-                // Consumed only once the web server took it, so that the application's own output pipe is what fills up
-                // and holds its writes back, as a socket's send buffer would.
-                var flushed = await to.FlushAsync(aborted);
-                from.AdvanceTo(result.Buffer.End);
-                if (result.IsCompleted || flushed.IsCompleted)
-                {
-                    break;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The transport was aborted: the connection ends here for the web server.
+            Time = options.TimeProvider == TimeProvider.System ? new FakeTimeProvider() : options.TimeProvider;
+            options = options with { HandleSignals = false, TimeProvider = Time };
+            Host = new FastCgiHost(new HandlerApplication(handlers, options.RequestType, options.RequestLimits), options);
+            HostRun = Host.RunAsync(Listener, CancellationToken.None);
         }
 
-        await from.CompleteAsync();
-        await to.CompleteAsync();
+        public InMemoryListener Listener { get; } = new();
+
+        public FastCgiHost Host { get; }
+
+        public Task HostRun { get; }
+
+        public TimeProvider Time { get; }
+
+        public int Connections { get; set; }
     }
 }

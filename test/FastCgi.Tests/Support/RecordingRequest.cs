@@ -1,5 +1,6 @@
 using System.Text;
 using FastCgi.Testing;
+using FastCgi.Connection;
 
 namespace FastCgi.Tests.Support;
 

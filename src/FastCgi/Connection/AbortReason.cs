@@ -1,4 +1,4 @@
-namespace FastCgi;
+namespace FastCgi.Connection;
 
 /// <summary>Why a request was aborted (jonpy's <c>aborted</c>: 0, 1, 2).</summary>
 public enum AbortReason

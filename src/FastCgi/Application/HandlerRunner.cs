@@ -1,4 +1,4 @@
-namespace FastCgi.Cgi;
+namespace FastCgi;
 
 /// <summary>Runs a handler on a request the same way under every protocol: process, report errors, close.</summary>
 internal static class HandlerRunner

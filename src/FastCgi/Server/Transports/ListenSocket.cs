@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
-namespace FastCgi.Server;
+namespace FastCgi.Server.Transports;
 
 /// <summary>Finds or makes the listening socket: the one inherited as fd 0, or one bound to an address.</summary>
 internal static partial class ListenSocket

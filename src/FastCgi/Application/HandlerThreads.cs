@@ -1,4 +1,4 @@
-namespace FastCgi.Cgi;
+namespace FastCgi;
 
 /// <summary>
 /// Threads the library owns for synchronous handlers (<see cref="Handler.Process"/>, jonpy's API), which may block

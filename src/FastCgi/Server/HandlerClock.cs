@@ -1,8 +1,8 @@
-namespace FastCgi.Cgi;
+namespace FastCgi.Server;
 
 /// <summary>
 /// How many handlers are inside their synchronous part right now, and since when on average: enough for
-/// <see cref="Server.ThreadPoolGuard"/> to tell handlers blocking their threads from a pool that is merely busy,
+/// <see cref="ThreadPoolGuard"/> to tell handlers blocking their threads from a pool that is merely busy,
 /// at two interlocked additions per call instead of a registry.
 /// </summary>
 internal static class HandlerClock

@@ -55,7 +55,7 @@ public abstract class Handler
 
         if (request.ProcessOnHandlerThread)
         {
-            return new ValueTask(Cgi.HandlerThreads.RunAsync(this, request));
+            return new ValueTask(HandlerThreads.RunAsync(this, request));
         }
 
         Process(request);

@@ -1,0 +1,90 @@
+using Microsoft.Extensions.Logging;
+
+namespace FastCgi.Connection;
+
+/// <summary>
+/// How a <see cref="FastCgiConnection"/> behaves: its limits, whether it multiplexes, its timeouts, its clock and
+/// logger, and the GET_VALUES answers. The Server layer builds one from its options and shares it between
+/// connections; the connection knows nothing of server options, signals or sockets.
+/// </summary>
+internal sealed record FastCgiConnectionSettings
+{
+    /// <summary>Requests one connection may carry at once: 1 unless it multiplexes (spec 5.5, FCGI_CANT_MPX_CONN).</summary>
+    public int MaxRequestsPerConnection { get; init; } = 1;
+
+    /// <summary>Whether requests on one connection run concurrently (threading level 2, FCGI_MPXS_CONNS).</summary>
+    public bool Multiplexed { get; init; }
+
+    /// <summary>
+    /// Whether a request whose input is complete starts on the read loop once the records of one read are
+    /// processed, instead of on the thread pool at once. See <see cref="RequestDispatch"/>.
+    /// </summary>
+    public RequestDispatch Dispatch { get; init; } = RequestDispatch.AfterRead;
+
+    /// <summary>Most bytes of one request's PARAMS stream.</summary>
+    public int MaxParamsBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Most pairs in one PARAMS stream.</summary>
+    public int MaxParamCount { get; init; } = 1000;
+
+    /// <summary>Longest name or value in a PARAMS stream.</summary>
+    public int MaxParamLength { get; init; } = 256 * 1024;
+
+    /// <summary>Body bytes held per request while the application has not read them.</summary>
+    public int MaxBufferedInputBytes { get; init; } = 256 * 1024;
+
+    /// <summary>Largest STDIN stream of one request.</summary>
+    public long MaxRequestBodyBytes { get; init; } = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>How long input may stall while a request waits for it, and a new connection for its first request.</summary>
+    public TimeSpan InputTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a flush may wait for the web server to read.</summary>
+    public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The clock of every timeout.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Where connection and request events go.</summary>
+    public ILogger Logger { get; init; } = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+    /// <summary>The FCGI_GET_VALUES answers (spec 4.1), by variable name.</summary>
+    public IReadOnlyDictionary<string, string> GetValuesAnswers { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Who grants request slots shared by all connections; by default every request is admitted.</summary>
+    public IRequestAdmission Admission { get; init; } = UnlimitedAdmission.Instance;
+
+    private sealed class UnlimitedAdmission : IRequestAdmission
+    {
+        public static readonly UnlimitedAdmission Instance = new();
+
+        public bool TryAdmit() => true;
+
+        public void Leave()
+        {
+        }
+    }
+}
+
+/// <summary>When a request whose PARAMS ended starts running.</summary>
+internal enum RequestDispatch
+{
+    /// <summary>
+    /// After the records of the current read are processed: on the read loop itself when the request's input is
+    /// complete (no thread hop), else on the thread pool. For one request per connection, or handlers that never block.
+    /// </summary>
+    AfterRead,
+
+    /// <summary>On the thread pool at once, beside the read loop, which goes on with other requests' records.</summary>
+    ThreadPool,
+}
+
+/// <summary>Request slots shared by every connection of a server (FCGI_MAX_REQS, max_requests, draining).</summary>
+internal interface IRequestAdmission
+{
+    /// <summary>Claims a slot; false refuses the request with FCGI_OVERLOADED.</summary>
+    bool TryAdmit();
+
+    /// <summary>Gives a claimed slot back.</summary>
+    void Leave();
+}

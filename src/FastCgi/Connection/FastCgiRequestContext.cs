@@ -1,0 +1,311 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+
+namespace FastCgi.Connection;
+
+/// <summary>
+/// One FastCGI request as the connection serves it: the low-level interface an <see cref="IFastCgiApplication"/>
+/// works with. Its role and flags (spec 5.1), the CGI variables of its PARAMS stream (raw, or decoded on demand),
+/// its body and FILTER data as pipes the application reads while the web server is still sending them, its output
+/// and error streams as pipes that become FCGI_STDOUT and FCGI_STDERR records, and its abort token. The connection
+/// reuses the object for its next request: it is valid until the request completes and the application returned.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The abort source has no timer or wait handle; a dropped context leaves nothing to release.")]
+public sealed class FastCgiRequestContext
+{
+    private static readonly IReadOnlyDictionary<string, string> NoParams = new Dictionary<string, string>();
+
+    private readonly IRequestLifecycle _lifecycle;
+    private readonly RecordStreamWriter _stdout;
+    private readonly RecordStreamWriter _stderr;
+    private readonly PipeOptions _pipeOptions;
+    private readonly TimeProvider _time;
+    private RequestInput? _data;
+    private PipeReader? _noData;
+    private byte[] _params = [];
+    private int _paramsLength;
+    private ParamsDictionary? _environ;
+    private CancellationTokenSource _abortSource = new();
+    private int _state;
+
+    internal FastCgiRequestContext(IRequestLifecycle lifecycle, ConnectionOutput output, PipeOptions pipeOptions, TimeProvider time)
+    {
+        _lifecycle = lifecycle;
+        _pipeOptions = pipeOptions;
+        _time = time;
+        Stdin = new RequestInput(pipeOptions);
+        _stdout = new RecordStreamWriter(output, RecordType.Stdout, this);
+        _stderr = new RecordStreamWriter(output, RecordType.Stderr, this);
+        WorkItem = new RequestWorkItem(this, lifecycle);
+    }
+
+    /// <summary>The role the web server asked for (spec 6).</summary>
+    public Role Role { get; private set; }
+
+    /// <summary>The request's id on its connection (spec 3.3).</summary>
+    public int RequestId => Id;
+
+    /// <summary>Whether the web server keeps the connection open after this request (FCGI_KEEP_CONN, spec 5.1).</summary>
+    public bool KeepConnection { get; private set; }
+
+    /// <summary>The PARAMS stream's bytes: name-value pairs (spec 3.4). Valid until the request ends.</summary>
+    public ReadOnlyMemory<byte> RawParams => _environ?.RawBytes ?? ReadOnlyMemory<byte>.Empty;
+
+    /// <summary>The CGI variables of the PARAMS stream; a value is decoded (UTF-8) when asked for. Valid until the request ends.</summary>
+    public IReadOnlyDictionary<string, string> Params => (IReadOnlyDictionary<string, string>?)_environ ?? NoParams;
+
+    /// <summary>
+    /// The body (FCGI_STDIN). A read fails with an <see cref="IOException"/> when the request is aborted, and with a
+    /// <see cref="RequestBodyTooLargeException"/> past the server's body limit. Empty for an Authorizer (spec 6.3).
+    /// </summary>
+    public PipeReader Body => Stdin.Reader;
+
+    /// <summary>The file a Filter works on (FCGI_DATA, spec 6.4); empty for the other roles.</summary>
+    public PipeReader Data => _data is not null && Role == Role.Filter
+        ? _data.Reader
+        : _noData ??= PipeReader.Create(ReadOnlySequence<byte>.Empty);
+
+    /// <summary>
+    /// The response (FCGI_STDOUT). Written bytes leave at a flush, or with END_REQUEST at
+    /// <see cref="CompleteAsync"/>; completing the writer is optional.
+    /// </summary>
+    public PipeWriter Output => _stdout;
+
+    /// <summary>
+    /// The web server's error log (FCGI_STDERR). After the request completed its bytes go to the server's logger,
+    /// never to the web server.
+    /// </summary>
+    public PipeWriter Error => _stderr;
+
+    /// <summary>Fires when the request is aborted: FCGI_ABORT_REQUEST, a lost connection, or the drain timeout.</summary>
+    public CancellationToken Aborted => _abortSource.Token;
+
+    /// <summary>Why the request was aborted, or <see cref="AbortReason.None"/>.</summary>
+    public AbortReason AbortReason { get; private set; }
+
+    internal ushort Id { get; private set; }
+
+    internal RequestState State => (RequestState)Volatile.Read(ref _state);
+
+    /// <summary>Whether the request left the connection: nothing more of it may be sent.</summary>
+    internal bool HasEnded => State >= RequestState.Ending;
+
+    internal RequestInput Stdin { get; }
+
+    /// <summary>The DATA stream, for the Filter role only.</summary>
+    internal RequestInput? DataInput => Role == Role.Filter ? _data : null;
+
+    /// <summary>When BEGIN_REQUEST arrived (<see cref="TimeProvider.GetTimestamp"/>), for the PARAMS deadline.</summary>
+    internal long BegunAt { get; private set; }
+
+    /// <summary>Whether the request still waits for input from the web server (PARAMS, STDIN or DATA).</summary>
+    internal bool AwaitsInput => State == RequestState.ReceivingParams || !Stdin.Ended || (DataInput is { Ended: false });
+
+    /// <summary>Runs the request on the thread pool without a closure or a Task.</summary>
+    internal IThreadPoolWorkItem WorkItem { get; }
+
+    /// <summary>
+    /// Ends the request (spec 5.5): pending output, the end of its streams and END_REQUEST with
+    /// <paramref name="appStatus"/> (like a CGI exit code) go out in one send. Only the first call counts.
+    /// </summary>
+    /// <exception cref="IOException">The connection failed.</exception>
+    public ValueTask CompleteAsync(int appStatus = 0) =>
+        TryMoveTo(RequestState.Ending) ? _lifecycle.EndRequestAsync(this, appStatus) : ValueTask.CompletedTask;
+
+    /// <summary>
+    /// Ends the request as failed after part of its response was sent: what was flushed stays sent, then the
+    /// connection closes without END_REQUEST, the only way FastCGI has to tell the web server a response is
+    /// incomplete. The connection's other requests are aborted as on a lost connection.
+    /// </summary>
+    public ValueTask FailAsync() =>
+        TryMoveTo(RequestState.Ending) ? _lifecycle.FailRequestAsync(this) : ValueTask.CompletedTask;
+
+    /// <summary>Starts a request on this context (new, or reused once its last request is over).</summary>
+    internal void Begin(ushort requestId, Role role, bool keepConnection)
+    {
+        Id = requestId;
+        Role = role;
+        KeepConnection = keepConnection;
+        BegunAt = _time.GetTimestamp();
+        AbortReason = AbortReason.None;
+        _environ = null;
+        _noData = null;
+        _stdout.Reset();
+        _stderr.Reset();
+        Volatile.Write(ref _state, (int)RequestState.ReceivingParams);
+        if (!_abortSource.TryReset())
+        {
+            _abortSource.Dispose();
+            _abortSource = new CancellationTokenSource();
+        }
+
+        if (role == Role.Filter)
+        {
+            _data ??= new RequestInput(_pipeOptions);
+        }
+    }
+
+    /// <summary>
+    /// Makes the context reusable for the connection's next request: only when both ends of its pipes are done.
+    /// Called by the read loop, the only writer of the pipes.
+    /// </summary>
+    internal bool TryReset() => Stdin.TryReset() && (Role != Role.Filter || _data!.TryReset());
+
+    /// <summary>Moves the request forward; false when it is already there or past it.</summary>
+    internal bool TryMoveTo(RequestState next)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _state);
+            if (current >= (int)next)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _state, (int)next, current) == current)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Appends PARAMS content; false when the stream would pass <paramref name="maxBytes"/>.</summary>
+    internal bool AppendParams(in ReadOnlySequence<byte> content, int maxBytes)
+    {
+        var needed = _paramsLength + (int)content.Length;
+        if (needed > maxBytes)
+        {
+            return false;
+        }
+
+        if (needed > _params.Length)
+        {
+            // The records before this one stay at the front: a pair may straddle records (spec 3.4).
+            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, 1024));
+            _params.AsSpan(0, _paramsLength).CopyTo(bigger);
+            if (_params.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(_params);
+            }
+
+            _params = bigger;
+        }
+
+        content.CopyTo(_params.AsSpan(_paramsLength));
+        _paramsLength = needed;
+        return true;
+    }
+
+    /// <summary>
+    /// Indexes the PARAMS stream. Pairs may straddle records (spec 3.4), so they are only parsed once the stream
+    /// ended; the bytes move to the <see cref="ParamsDictionary"/>, which returns them to the pool when the
+    /// request ends.
+    /// </summary>
+    /// <exception cref="ProtocolException">The pairs are malformed or over a limit.</exception>
+    internal void CompleteParams(int maxCount, int maxLength)
+    {
+        var data = _params.Length > 0 ? _params : ArrayPool<byte>.Shared.Rent(1);
+        var length = _paramsLength;
+        _params = [];
+        _paramsLength = 0;
+        _environ = ParamsDictionary.Create(data, length, maxCount, maxLength, Id);
+        TryMoveTo(RequestState.Starting);
+    }
+
+    /// <summary>Marks the request aborted and fires its token.</summary>
+    internal void Abort(AbortReason reason)
+    {
+        if (AbortReason != AbortReason.None || HasEndedFully)
+        {
+            return;
+        }
+
+        AbortReason = reason;
+        try
+        {
+            _abortSource.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A callback registered by the application threw; the abort itself still stands.
+        }
+    }
+
+    /// <summary>Ends both input streams, with an error when the request was aborted.</summary>
+    internal void EndInput(Exception error)
+    {
+        if (!Stdin.Ended)
+        {
+            Stdin.End(error);
+        }
+
+        if (DataInput is { Ended: false } data)
+        {
+            data.End(error);
+        }
+    }
+
+    /// <summary>
+    /// Releases what the request held once the application returned: the readers' ends of the input pipes (so the
+    /// pipes can be reset), the PARAMS bytes and the output buffers.
+    /// </summary>
+    internal void Recycle()
+    {
+        Volatile.Write(ref _state, (int)RequestState.Ended);
+        Stdin.Reader.Complete();
+        DataInput?.Reader.Complete();
+        _environ?.Dispose();
+        ReturnParams();
+        _stdout.Clear(release: true);
+        _stderr.Clear(release: true);
+    }
+
+    internal void ReturnParams()
+    {
+        if (_params.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_params);
+        }
+
+        _params = [];
+        _paramsLength = 0;
+    }
+
+    /// <summary>The STDOUT and STDERR bytes not yet sent, and whether STDERR needs its end record.</summary>
+    internal (ReadOnlyMemory<byte> Stdout, ReadOnlyMemory<byte> Stderr, bool StderrUsed) TakePendingOutput() =>
+        (_stdout.Pending, _stderr.Pending, _stderr.Used);
+
+    /// <summary>The pending output was written: forget it (the buffers stay for the request's last writes).</summary>
+    internal void PendingOutputWritten()
+    {
+        _stdout.Clear(release: false);
+        _stderr.Clear(release: false);
+    }
+
+    internal void LogErrorAfterEnd(ReadOnlySpan<byte> message) =>
+        _lifecycle.ErrorAfterEnd(this, Encoding.UTF8.GetString(message).TrimEnd('\n'));
+
+    private bool HasEndedFully => State == RequestState.Ended;
+
+    private sealed class RequestWorkItem(FastCgiRequestContext request, IRequestLifecycle lifecycle) : IThreadPoolWorkItem
+    {
+        public void Execute() => _ = lifecycle.RunAsync(request);
+    }
+}
+
+/// <summary>What a request reports to its connection: the narrow interface between the two.</summary>
+internal interface IRequestLifecycle
+{
+    /// <summary>Runs the application on the request and ends it, whatever happens.</summary>
+    Task RunAsync(FastCgiRequestContext request);
+
+    /// <summary>Takes the request off the connection and sends its END_REQUEST.</summary>
+    ValueTask EndRequestAsync(FastCgiRequestContext request, int appStatus);
+
+    /// <summary>Takes the request off the connection and closes the connection without END_REQUEST.</summary>
+    ValueTask FailRequestAsync(FastCgiRequestContext request);
+
+    /// <summary>Logs what the request wrote to its error stream after it ended.</summary>
+    void ErrorAfterEnd(FastCgiRequestContext request, string message);
+}

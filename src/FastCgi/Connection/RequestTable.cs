@@ -1,0 +1,179 @@
+namespace FastCgi.Connection;
+
+/// <summary>
+/// The requests of one connection by id (spec 3.3) and the connection's admission: how many may run at once,
+/// the server-wide slots, when the connection became idle, and whether it is closing or asked to stop. Every
+/// change happens under one lock.
+/// </summary>
+internal sealed class RequestTable(FastCgiConnectionSettings settings)
+{
+    private readonly Dictionary<ushort, FastCgiRequestContext> _requests = [];
+    private readonly Lock _lock = new();
+    private TaskCompletionSource? _allDone;
+    private int _inFlight;
+    private bool _stopRequested;
+    private long _idleSince = settings.TimeProvider.GetTimestamp();
+
+    private volatile bool _closing;
+
+    /// <summary>Whether the connection is to close: no new request, the read loop ends.</summary>
+    public bool Closing => _closing;
+
+    /// <summary>Whether a request ever began on the connection.</summary>
+    public bool AnyBegun { get; private set; }
+
+    /// <summary>When the connection last became idle (<see cref="TimeProvider.GetTimestamp"/>); while busy, the maximum.</summary>
+    public long IdleSince
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _inFlight > 0 || Closing ? long.MaxValue : _idleSince;
+            }
+        }
+    }
+
+    /// <summary>Admits a request, or says which END_REQUEST status refuses it (spec 5.5).</summary>
+    /// <exception cref="ProtocolException">The id is already in use.</exception>
+    public ProtocolStatus? TryAdmit(ushort requestId, Func<FastCgiRequestContext> context, Role role, bool keepConnection, bool roleKnown)
+    {
+        lock (_lock)
+        {
+            if (_requests.ContainsKey(requestId))
+            {
+                ProtocolException.Throw(ProtocolRejectionReason.RequestIdInUse, requestId);
+            }
+
+            if (_requests.Count >= settings.MaxRequestsPerConnection)
+            {
+                // Spec 5.5: an application that does not multiplex refuses a second request with CANT_MPX_CONN.
+                return settings.Multiplexed ? ProtocolStatus.Overloaded : ProtocolStatus.CantMultiplexConnection;
+            }
+
+            if (!roleKnown)
+            {
+                return ProtocolStatus.UnknownRole;
+            }
+
+            if (_stopRequested || !settings.Admission.TryAdmit())
+            {
+                return ProtocolStatus.Overloaded;
+            }
+
+            var request = context();
+            request.Begin(requestId, role, keepConnection);
+            _requests.Add(requestId, request);
+            _inFlight++;
+            AnyBegun = true;
+            return null;
+        }
+    }
+
+    public bool TryGet(ushort requestId, out FastCgiRequestContext request)
+    {
+        lock (_lock)
+        {
+            return _requests.TryGetValue(requestId, out request!);
+        }
+    }
+
+    /// <summary>The requests on the connection now.</summary>
+    public FastCgiRequestContext[] Snapshot()
+    {
+        lock (_lock)
+        {
+            return [.. _requests.Values];
+        }
+    }
+
+    /// <summary>
+    /// Takes the request off the connection, once: frees its id and its server-wide slot. Returns whether this
+    /// call did it, and whether the connection should end now.
+    /// </summary>
+    public (bool Released, bool Close) Release(FastCgiRequestContext request)
+    {
+        bool close;
+        lock (_lock)
+        {
+            if (!_requests.TryGetValue(request.Id, out var current) || current != request)
+            {
+                return (false, false);
+            }
+
+            _requests.Remove(request.Id);
+            if (!request.KeepConnection)
+            {
+                // Spec 5.1: without FCGI_KEEP_CONN the application closes the connection after the request.
+                _closing = true;
+            }
+
+            close = Closing || (_stopRequested && _requests.Count == 0);
+        }
+
+        settings.Admission.Leave();
+        return (true, close);
+    }
+
+    /// <summary>A released request's last write is done; the connection may close once none is left.</summary>
+    public void Settle()
+    {
+        lock (_lock)
+        {
+            if (--_inFlight == 0)
+            {
+                _idleSince = settings.TimeProvider.GetTimestamp();
+                _allDone?.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Closes the connection if no request is in flight; false when one is.</summary>
+    public bool TryCloseIdle()
+    {
+        lock (_lock)
+        {
+            if (_inFlight > 0 || Closing)
+            {
+                return false;
+            }
+
+            _closing = true;
+            return true;
+        }
+    }
+
+    /// <summary>The connection is to close (a failed response, the end of input).</summary>
+    public void Close()
+    {
+        lock (_lock)
+        {
+            _closing = true;
+        }
+    }
+
+    /// <summary>Refuses new requests from now on; true when the connection is idle and can end at once.</summary>
+    public bool RequestStop()
+    {
+        lock (_lock)
+        {
+            _stopRequested = true;
+            return _inFlight == 0;
+        }
+    }
+
+    /// <summary>Completes when every request that began has settled.</summary>
+    public Task WhenAllSettledAsync()
+    {
+        lock (_lock)
+        {
+            if (_inFlight == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _allDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _allDone.Task;
+        }
+    }
+}

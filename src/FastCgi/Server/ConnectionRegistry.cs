@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+
+namespace FastCgi.Server;
+
+/// <summary>
+/// The host's open connections: the FCGI_MAX_CONNS slots, the longest-idle connection giving way to a new one,
+/// the once-a-second timeout check, and draining on stop.
+/// </summary>
+internal sealed class ConnectionRegistry : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<long, ServedConnection> _connections = new();
+    private readonly SemaphoreSlim _slots;
+    private readonly ITimer _heartbeat;
+    private readonly TimeProvider _time;
+
+    public ConnectionRegistry(int maxConnections, TimeProvider time)
+    {
+        _slots = new SemaphoreSlim(maxConnections);
+        _time = time;
+        _heartbeat = time.CreateTimer(
+            static state =>
+            {
+                foreach (var served in ((ConcurrentDictionary<long, ServedConnection>)state!).Values)
+                {
+                    served.Connection.CheckTimeouts();
+                }
+            },
+            _connections,
+            TimeSpan.FromSeconds(1),
+            TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>
+    /// Waits for a connection slot. At FCGI_MAX_CONNS an idle connection gives way to the new one; when every
+    /// connection has a request in flight, the new one waits for a slot (and those after it in the listen backlog).
+    /// </summary>
+    public async ValueTask WaitForSlotAsync(CancellationToken cancellationToken)
+    {
+        if (!_slots.Wait(0, CancellationToken.None))
+        {
+            CloseLongestIdle();
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Serves <paramref name="served"/> in its slot; the task completes when it closed.</summary>
+    public Task Serve(ServedConnection served)
+    {
+        _connections[served.Id] = served;
+        return served.RunAsync(() =>
+        {
+            _connections.TryRemove(served.Id, out _);
+            _slots.Release();
+        });
+    }
+
+    /// <summary>Closes the connection that has been idle the longest, if any is idle; a busy one is never closed.</summary>
+    public void CloseLongestIdle()
+    {
+        while (true)
+        {
+            ServedConnection? oldest = null;
+            var oldestSince = long.MaxValue;
+            foreach (var served in _connections.Values)
+            {
+                // Ties go to the older connection.
+                var since = served.Connection.IdleSince;
+                if (since < oldestSince || (since == oldestSince && since < long.MaxValue && served.Id < oldest!.Id))
+                {
+                    oldest = served;
+                    oldestSince = since;
+                }
+            }
+
+            // It may have begun a request since it was looked at: then try the next one.
+            if (oldest is null || oldest.TryCloseIdle())
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Lets every connection finish its requests within <paramref name="timeout"/>, refusing new ones; then aborts
+    /// the rest (their END_REQUEST is still sent) and waits a little more for them to end.
+    /// </summary>
+    /// <returns>Whether the timeout passed.</returns>
+    public async Task<bool> DrainAsync(TimeSpan timeout)
+    {
+        foreach (var served in _connections.Values)
+        {
+            served.Connection.RequestStop();
+        }
+
+        var all = Task.WhenAll(_connections.Values.Select(c => c.Completion));
+        try
+        {
+            await all.WaitAsync(timeout, _time).ConfigureAwait(false);
+            return false;
+        }
+        catch (TimeoutException)
+        {
+            foreach (var served in _connections.Values)
+            {
+                served.Connection.AbortAll(AbortReason.WebServer);
+            }
+
+            await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5), _time)).ConfigureAwait(false);
+            return true;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _heartbeat.DisposeAsync().ConfigureAwait(false);
+        _slots.Dispose();
+    }
+}

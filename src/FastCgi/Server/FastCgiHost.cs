@@ -1,0 +1,197 @@
+using System.Net.Sockets;
+using FastCgi.Server.Transports;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FastCgi.Server;
+
+/// <summary>
+/// Serves any <see cref="IFastCgiApplication"/> over FastCGI: accepts web server connections (the socket inherited
+/// as file descriptor 0, or <see cref="FastCgiHostOptions.Listen"/>), filters them by FCGI_WEB_SERVER_ADDRS, runs a
+/// connection for each, and on <see cref="Stop"/>, a signal or <c>max_requests</c> stops accepting, drains and
+/// returns. jonpy's handler model runs on it through <see cref="FastCgiServer"/>.
+/// </summary>
+public sealed class FastCgiHost : IAsyncDisposable
+{
+    private const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
+    private readonly IFastCgiApplication _application;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _running = Task.CompletedTask;
+
+    /// <summary>A host for <paramref name="application"/>.</summary>
+    /// <param name="application">What runs each request.</param>
+    /// <param name="options">How to run; see <see cref="FastCgiHostOptions"/>.</param>
+    public FastCgiHost(IFastCgiApplication application, FastCgiHostOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(application);
+        _application = application;
+        Options = options ?? new FastCgiHostOptions();
+    }
+
+    /// <summary>How the host runs.</summary>
+    public FastCgiHostOptions Options { get; }
+
+    /// <summary>
+    /// Serves until <see cref="Stop"/>, <paramref name="cancellationToken"/>, a signal, or <c>max_requests</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">There is no <see cref="FastCgiHostOptions.Listen"/> address and fd 0 is not a listening socket.</exception>
+    public Task RunAsync(CancellationToken cancellationToken = default)
+    {
+        ApplyProcessWideSettings(Options);
+        var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode)
+            ?? throw new InvalidOperationException("There is no address to listen on, and file descriptor 0 is not a listening socket.");
+        return RunAsync(listener, cancellationToken);
+    }
+
+    /// <summary>
+    /// Makes <see cref="RunAsync(CancellationToken)"/> return: stops accepting, lets requests in flight finish within
+    /// <see cref="FastCgiHostOptions.ShutdownTimeout"/>, then aborts the rest.
+    /// </summary>
+    public void Stop()
+    {
+        try
+        {
+            _stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed already: nothing runs.
+        }
+    }
+
+    /// <summary>Stops the host and waits until it has drained.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Stop();
+        try
+        {
+            await _running.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped, as asked.
+        }
+
+        _stop.Dispose();
+    }
+
+    /// <summary>
+    /// The effects of the options on the whole process, applied by the host when it starts, never by the options:
+    /// <see cref="FastCgiHostOptions.InlineCompletions"/> sets <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS</c>.
+    /// </summary>
+    internal static void ApplyProcessWideSettings(FastCgiHostOptions options)
+    {
+        if (options.InlineCompletions)
+        {
+            Environment.SetEnvironmentVariable(InlineCompletionsVariable, "1");
+        }
+    }
+
+    /// <summary>Serves the connections of <paramref name="listener"/>, which the host disposes when it returns.</summary>
+    internal Task RunAsync(ITransportListener listener, CancellationToken cancellationToken)
+    {
+        _running = ServeAsync(listener, cancellationToken);
+        return _running;
+    }
+
+    private async Task ServeAsync(ITransportListener listener, CancellationToken cancellationToken)
+    {
+        var loggers = Options.LoggerFactory ?? NullLoggerFactory.Instance;
+        var logger = loggers.CreateLogger("FastCgi.Server");
+        var policy = new ThreadingPolicy(Options);
+        var admission = new RequestAdmission(policy.MaxConcurrentRequests, Options.MaxRequests, Stop);
+        var settings = policy.ConnectionSettings(Options, loggers.CreateLogger("FastCgi.Connection"), admission);
+        var filter = new WebServerAddressFilter(Options.WebServerAddresses);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        using var signals = Options.HandleSignals ? new SignalHandlers(Stop, logger) : null;
+        ThreadPoolGuard.Start();
+        try
+        {
+            await using (listener.ConfigureAwait(false))
+            {
+                var connections = new ConnectionRegistry(policy.MaxConnections, Options.TimeProvider);
+                await using (connections.ConfigureAwait(false))
+                {
+                    ServerLog.Listening(logger, listener.Name, (int)Options.ThreadingLevel);
+                    await AcceptAsync(listener, connections, policy, settings, filter, logger, stop.Token).ConfigureAwait(false);
+
+                    // Stop accepting before draining: a new connection is refused now rather than left in the backlog.
+                    listener.StopAccepting();
+                    admission.Stop();
+                    if (await connections.DrainAsync(Options.ShutdownTimeout).ConfigureAwait(false))
+                    {
+                        ServerLog.DrainTimedOut(logger, admission.Active);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ThreadPoolGuard.Stop();
+        }
+    }
+
+    private async Task AcceptAsync(
+        ITransportListener listener,
+        ConnectionRegistry connections,
+        ThreadingPolicy policy,
+        FastCgiConnectionSettings settings,
+        WebServerAddressFilter filter,
+        ILogger logger,
+        CancellationToken stop)
+    {
+        var nextId = 0L;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                ITransportConnection transport;
+                try
+                {
+                    transport = await listener.AcceptAsync(stop).ConfigureAwait(false);
+                }
+                catch (SocketException exception)
+                {
+                    // Out of file descriptors and the like: keep serving those already connected, make room if one
+                    // is idle, retry shortly.
+                    ServerLog.AcceptFailed(logger, exception.Message);
+                    if (exception.SocketErrorCode == SocketError.TooManyOpenSockets)
+                    {
+                        connections.CloseLongestIdle();
+                    }
+
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), Options.TimeProvider, stop).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (!filter.Allows(transport.RemoteEndPoint))
+                {
+                    ServerLog.ConnectionRefused(logger, transport.RemoteEndPoint?.ToString() ?? "?");
+                    await transport.DisposeAsync().ConfigureAwait(false);
+                    continue;
+                }
+
+                try
+                {
+                    await connections.WaitForSlotAsync(stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    await transport.DisposeAsync().ConfigureAwait(false);
+                    throw;
+                }
+
+                var served = connections.Serve(new ServedConnection(transport, _application, settings, ++nextId, logger));
+                if (policy.SequentialConnections)
+                {
+                    await served.ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Stop(), a signal, the caller's token, or max_requests.
+        }
+    }
+}

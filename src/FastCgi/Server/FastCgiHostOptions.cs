@@ -1,0 +1,143 @@
+using Microsoft.Extensions.Logging;
+
+namespace FastCgi.Server;
+
+/// <summary>
+/// How a <see cref="FastCgiHost"/> runs: where it listens, how much it does at once, its limits, timeouts,
+/// signals and logging (jonpy's <c>fcgi.Server</c> arguments <c>max_requests</c>, <c>params</c> and
+/// <c>threading_level</c> among them). Every property has a documented default; none has an effect on the process
+/// until a host runs with it.
+/// </summary>
+public record FastCgiHostOptions
+{
+    /// <summary>jonpy's <c>threading_level</c>. Default <see cref="ThreadingLevel.PerConnection"/> (1).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined level.</exception>
+    public ThreadingLevel ThreadingLevel
+    {
+        get;
+        init
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(ThreadingLevel), value, "The threading level is 0, 1 or 2.");
+            }
+
+            field = value;
+        }
+    } = ThreadingLevel.PerConnection;
+
+    /// <summary>
+    /// jonpy's <c>max_requests</c>: after this many requests have begun, the host stops accepting work, lets those
+    /// requests finish and returns. Default 0: unlimited.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public int MaxRequests
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value, nameof(MaxRequests));
+            field = value;
+        }
+    }
+
+    /// <summary>
+    /// jonpy's <c>params</c>: values answered to FCGI_GET_VALUES in place of the host's own (FCGI_MAX_CONNS,
+    /// FCGI_MAX_REQS, FCGI_MPXS_CONNS), or in addition to them. Default none.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Params { get; init; }
+
+    /// <summary>
+    /// Where to listen instead of the socket inherited as file descriptor 0: <c>127.0.0.1:9000</c>,
+    /// <c>[::1]:9000</c>, <c>*:9000</c>, or <c>unix:/path/to/socket</c>. Default none: use fd 0 (and when fd 0 is
+    /// not a socket, <see cref="FastCgiServer"/> runs as CGI).
+    /// </summary>
+    /// <exception cref="ArgumentException">The value is empty or white space.</exception>
+    public string? Listen
+    {
+        get;
+        init
+        {
+            if (value is not null && string.IsNullOrWhiteSpace(value))
+            {
+                throw new ArgumentException("The listen address is empty; leave it null to use fd 0.", nameof(Listen));
+            }
+
+            field = value;
+        }
+    }
+
+    /// <summary>The file mode of a Unix socket the host binds. Default 0660 (owner and group, e.g. the web server's).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value has bits beyond 07777.</exception>
+    public UnixFileMode UnixSocketMode
+    {
+        get;
+        init
+        {
+            // Permission, setuid, setgid and sticky bits only (07777).
+            if (((int)value & ~0xFFF) != 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(UnixSocketMode), value, "A file mode is at most 07777.");
+            }
+
+            field = value;
+        }
+    } =
+        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+
+    /// <summary>
+    /// The web servers allowed to connect over TCP. Default: <c>FCGI_WEB_SERVER_ADDRS</c> from the environment
+    /// (comma-separated addresses), or anyone when it is not set.
+    /// </summary>
+    public string? WebServerAddresses { get; init; } = Environment.GetEnvironmentVariable("FCGI_WEB_SERVER_ADDRS");
+
+    /// <summary>The limits the host enforces. Default <see cref="FastCgiServerLimits.Default"/>.</summary>
+    /// <exception cref="ArgumentNullException">The value is null.</exception>
+    public FastCgiServerLimits Limits
+    {
+        get;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value, nameof(Limits));
+            field = value;
+        }
+    } = FastCgiServerLimits.Default;
+
+    /// <summary>How long stopping lets requests in flight finish before aborting them. Default 30 s.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public TimeSpan ShutdownTimeout
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero, nameof(ShutdownTimeout));
+            field = value;
+        }
+    } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Whether the host handles SIGTERM and SIGINT (drain, then return) and ignores SIGHUP while it serves FastCGI.
+    /// Default true.
+    /// </summary>
+    public bool HandleSignals { get; init; } = true;
+
+    /// <summary>
+    /// Runs socket completions on the socket engine's I/O thread instead of handing them to the thread pool, so at
+    /// threading levels 0 and 1 a request is read, handled and answered without a single thread switch (about a
+    /// third less CPU per small request; see docs/performance.md). Only for handlers that never block: no
+    /// synchronous I/O or waits; one blocking handler stalls every connection. Default false.
+    /// </summary>
+    /// <remarks>
+    /// A process-wide effect, applied by the host when it starts, not by this record: .NET reads it only from the
+    /// environment variable <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS</c>, once, so the host sets that
+    /// variable to 1 for the whole process, and it applies only when the host is the first code in the process to
+    /// use a socket.
+    /// </remarks>
+    public bool InlineCompletions { get; init; }
+
+    /// <summary>Where the host logs connections, requests and protocol errors. Default none.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>The clock of every timeout (input, write, shutdown). Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}

@@ -1,0 +1,69 @@
+using System.Net.Sockets;
+
+namespace FastCgi.Server.Transports;
+
+/// <summary>
+/// A listening socket: the one inherited as file descriptor 0 (spec 2.2: spawn-fcgi, lighttpd, mod_fcgid, systemd),
+/// or one bound to a TCP or Unix address.
+/// </summary>
+internal sealed class SocketListener : ITransportListener
+{
+    private readonly Socket _socket;
+    private readonly string? _unixPath;
+    private readonly bool _inherited;
+
+    private SocketListener(Socket socket, bool inherited, string? unixPath)
+    {
+        _socket = socket;
+        _inherited = inherited;
+        _unixPath = unixPath;
+        Name = socket.LocalEndPoint?.ToString() ?? "fd 0";
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <summary>
+    /// Listens on <paramref name="listen"/> when given, else on the socket inherited as fd 0; null when there is no
+    /// address and fd 0 is not a listening socket (the program was started as plain CGI).
+    /// </summary>
+    public static SocketListener? Open(string? listen, UnixFileMode unixSocketMode)
+    {
+        if (listen is not null)
+        {
+            var unixPath = listen.StartsWith("unix:", StringComparison.Ordinal) ? listen["unix:".Length..] : null;
+            return new SocketListener(ListenSocket.Bind(listen, unixSocketMode), inherited: false, unixPath);
+        }
+
+        return ListenSocket.FromInheritedDescriptor() is { } inherited ? new SocketListener(inherited, inherited: true, unixPath: null) : null;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<ITransportConnection> AcceptAsync(CancellationToken cancellationToken) =>
+        new SocketConnection(await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false));
+
+    /// <inheritdoc />
+    public void StopAccepting()
+    {
+        if (_inherited)
+        {
+            ListenSocket.CloseInherited(_socket);
+        }
+        else
+        {
+            _socket.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        _socket.Dispose();
+        if (_unixPath is not null)
+        {
+            File.Delete(_unixPath);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}

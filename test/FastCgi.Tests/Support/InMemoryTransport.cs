@@ -1,0 +1,135 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Threading.Channels;
+using FastCgi.Server.Transports;
+
+namespace FastCgi.Tests.Support;
+
+/// <summary>
+/// A listener whose connections are pairs of in-memory pipes: a <see cref="FastCgi.Server.FastCgiHost"/> serves
+/// them exactly as it serves sockets, and the test plays the web server on the other end.
+/// </summary>
+internal sealed class InMemoryListener : ITransportListener
+{
+    private readonly Channel<InMemoryTransportConnection> _pending = Channel.CreateUnbounded<InMemoryTransportConnection>();
+
+    public string Name => "memory";
+
+    /// <summary>Connects a new web server; <paramref name="outputOptions"/> shape the pipe the application writes to.</summary>
+    public InMemoryTransportConnection Connect(PipeOptions? outputOptions = null)
+    {
+        var connection = new InMemoryTransportConnection(outputOptions ?? PipeOptions.Default);
+        if (!_pending.Writer.TryWrite(connection))
+        {
+            throw new InvalidOperationException("The listener stopped accepting.");
+        }
+
+        return connection;
+    }
+
+    public async ValueTask<ITransportConnection> AcceptAsync(CancellationToken cancellationToken) =>
+        await _pending.Reader.ReadAsync(cancellationToken);
+
+    public void StopAccepting() => _pending.Writer.TryComplete();
+
+    public ValueTask DisposeAsync()
+    {
+        StopAccepting();
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>
+/// One in-memory connection: the application's ends of the pipes, and the web server's. What the application writes
+/// is carried to the web server's end, and consumed only once the web server took it, so that the application's own
+/// output pipe fills up and holds its writes back as a socket's send buffer would. Aborting it is closing a socket:
+/// the application's input ends with an error, the web server reads the end of the connection, and what the
+/// application writes from then on is lost.
+/// </summary>
+internal sealed class InMemoryTransportConnection : ITransportConnection
+{
+    private readonly Pipe _toApp = new(new PipeOptions(useSynchronizationContext: false));
+    private readonly Pipe _fromApp;
+    private readonly Pipe _toWebServer = new(new PipeOptions(useSynchronizationContext: false));
+    private readonly CancellationTokenSource _aborted = new();
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task _carried;
+
+    public InMemoryTransportConnection(PipeOptions outputOptions)
+    {
+        _fromApp = new Pipe(outputOptions);
+        _carried = CarryAsync(_fromApp.Reader, _toWebServer.Writer, _aborted.Token);
+    }
+
+    public PipeReader Input => _toApp.Reader;
+
+    public PipeWriter Output => _fromApp.Writer;
+
+    public EndPoint? RemoteEndPoint => null;
+
+    public bool HasUnreadInput => false;
+
+    /// <summary>The web server's side: what it sends.</summary>
+    public PipeWriter ToApp => _toApp.Writer;
+
+    /// <summary>The web server's side: what it receives.</summary>
+    public PipeReader FromApp => _toWebServer.Reader;
+
+    /// <summary>Completes when the host closed the connection.</summary>
+    public Task Closed => _closed.Task;
+
+    /// <summary>Whether the host reset the connection (a response failed half-way without FCGI_KEEP_CONN).</summary>
+    public bool WasReset { get; private set; }
+
+    public void Abort()
+    {
+        _toApp.Writer.Complete(new IOException("aborted"));
+        _aborted.Cancel();
+    }
+
+    public void Reset()
+    {
+        WasReset = true;
+        Abort();
+    }
+
+    public async ValueTask CloseAsync(bool linger) => await _fromApp.Writer.CompleteAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _fromApp.Writer.CompleteAsync();
+        await _carried;
+        _aborted.Dispose();
+        _closed.TrySetResult();
+    }
+
+    private static async Task CarryAsync(PipeReader from, PipeWriter to, CancellationToken aborted)
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await from.ReadAsync(aborted);
+                foreach (var segment in result.Buffer)
+                {
+                    to.Write(segment.Span);
+                }
+
+                var flushed = await to.FlushAsync(aborted);
+                from.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || flushed.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Aborted: the connection ends here for the web server.
+        }
+
+        await from.CompleteAsync();
+        await to.CompleteAsync();
+    }
+}
