@@ -12,6 +12,23 @@ internal sealed class EchoResponder : Handler
 {
     private static readonly byte[] Pattern = CreatePattern();
 
+    // A relative action, so the form posts to the echo action under whatever prefix the web server maps.
+    private const string FormPage = """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head><meta charset="utf-8"><title>Echo form</title></head>
+        <body>
+        <h1>Echo form</h1>
+        <form method="post" action="echo" enctype="multipart/form-data">
+        <p><label>Name <input name="name" value="FastCGI"></label></p>
+        <p><label>File <input type="file" name="file"></label></p>
+        <p><button type="submit">Send</button></p>
+        </form>
+        </body>
+        </html>
+
+        """;
+
     public override async ValueTask ProcessAsync(Request request, CancellationToken cancellationToken)
     {
         switch (ActionOf(request))
@@ -22,6 +39,10 @@ internal sealed class EchoResponder : Handler
                 break;
             case EchoAction.Echo:
                 await EchoAsync(request, cancellationToken);
+                break;
+            case EchoAction.Form:
+                request.SetHeader("Content-Type", "text/html; charset=utf-8");
+                request.Write(FormPage);
                 break;
             case EchoAction.Upload:
                 await UploadAsync(request, cancellationToken);
@@ -66,6 +87,7 @@ internal sealed class EchoResponder : Handler
         NotFound,
         Hello,
         Echo,
+        Form,
         Upload,
         Big,
         Error,
@@ -84,6 +106,7 @@ internal sealed class EchoResponder : Handler
         {
             "hello" => EchoAction.Hello,
             "echo" => EchoAction.Echo,
+            "form" => EchoAction.Form,
             "upload" => EchoAction.Upload,
             "big" => EchoAction.Big,
             "error" => EchoAction.Error,

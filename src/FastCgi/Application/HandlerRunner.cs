@@ -19,19 +19,8 @@ internal static class HandlerRunner
         Handler? handler = null;
         try
         {
-            ValueTask processing;
-            var started = HandlerClock.Enter();
-            try
-            {
-                handler = factory();
-                processing = handler.ProcessAsync(request, request.RequestAborted);
-            }
-            finally
-            {
-                HandlerClock.Exit(started);
-            }
-
-            await processing.ConfigureAwait(false);
+            handler = factory();
+            await handler.ProcessAsync(request, request.RequestAborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (request.Aborted != AbortReason.None)
         {

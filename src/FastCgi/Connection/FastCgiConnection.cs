@@ -195,7 +195,18 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         request.TryMoveTo(RequestState.Running);
         try
         {
-            await _application.ProcessRequestAsync(request).ConfigureAwait(false);
+            ValueTask processing;
+            var started = ApplicationClock.Enter();
+            try
+            {
+                processing = _application.ProcessRequestAsync(request);
+            }
+            finally
+            {
+                ApplicationClock.Exit(started);
+            }
+
+            await processing.ConfigureAwait(false);
             await request.CompleteAsync().ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is IOException or ObjectDisposedException)

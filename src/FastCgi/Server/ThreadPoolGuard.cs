@@ -80,7 +80,7 @@ internal static class ThreadPoolGuard
             else
             {
                 var late = now - _probeQueuedAt;
-                var (running, age) = HandlerClock.Sample();
+                var (running, age) = ApplicationClock.Sample();
                 var blocked = late > StalledMs && running > 0 && age > StalledMs;
                 if ((blocked || late > StalledWhateverMs) && now - compensatedAt > StalledMs)
                 {

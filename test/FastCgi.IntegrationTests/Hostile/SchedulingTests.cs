@@ -11,8 +11,10 @@ namespace FastCgi.IntegrationTests.Hostile;
 
 /// <summary>
 /// What a client does with its own connections or its own handler's thread must not keep the echo sample from
-/// serving anyone else: idle connections by the thousand, handlers that block their thread.
+/// serving anyone else: idle connections by the thousand, handlers that block their thread. They measure the
+/// server's wall time, so they run alone: other tests' load on two cores would measure the test runner instead.
 /// </summary>
+[Collection(nameof(RunsAlone))]
 public sealed class SchedulingTests
 {
     [Fact]

@@ -1,16 +1,17 @@
-namespace FastCgi.Server;
+namespace FastCgi.Connection;
 
 /// <summary>
-/// How many handlers are inside their synchronous part right now, and since when on average: enough for
-/// <see cref="ThreadPoolGuard"/> to tell handlers blocking their threads from a pool that is merely busy,
-/// at two interlocked additions per call instead of a registry.
+/// How many applications are inside the synchronous part of <see cref="IFastCgiApplication.ProcessRequestAsync"/>
+/// right now, and since when on average: enough for the server's thread-pool guard to tell applications blocking
+/// their threads from a pool that is merely busy, at two interlocked additions per request instead of a registry.
+/// Measured by the connection, so every application model is covered, not only jonpy's handlers.
 /// </summary>
-internal static class HandlerClock
+internal static class ApplicationClock
 {
     private static long _running;
     private static long _startSum;
 
-    /// <summary>Call before running a handler's code; pass the result to <see cref="Exit"/>.</summary>
+    /// <summary>Call before running an application's code; pass the result to <see cref="Exit"/>.</summary>
     public static long Enter()
     {
         var now = Environment.TickCount64;
@@ -26,7 +27,7 @@ internal static class HandlerClock
     }
 
     /// <summary>
-    /// The handlers in their synchronous part and how long they have been there on average (ms); a handler that
+    /// The applications in their synchronous part and how long they have been there on average (ms); an application that
     /// blocks its thread soon makes the average large, one that never blocks keeps it near zero.
     /// </summary>
     public static (long Running, long AverageAge) Sample()

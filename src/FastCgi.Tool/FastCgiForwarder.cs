@@ -1,0 +1,287 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using FastCgi.Protocol;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace FastCgi.Tool;
+
+/// <summary>
+/// Forwards HTTP requests to a FastCGI application as nginx's <c>fastcgi_pass</c> does: one connection per request
+/// (no FCGI_KEEP_CONN), PARAMS from <see cref="CgiParams"/>, the body streamed as it comes (nginx buffers it first),
+/// the CGI response turned into an HTTP response and streamed back. A client that goes away aborts the request:
+/// FCGI_ABORT_REQUEST, then the connection is closed once the application ends it (or after 5 s).
+/// </summary>
+internal sealed class FastCgiForwarder(EndPoint endPoint, string documentRoot, TextWriter? log)
+{
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Proxy-Connection", "TE", "Trailer",
+    };
+
+    private long _requests;
+
+    /// <summary>The PARAMS nginx's <c>fastcgi_params</c> would send for <paramref name="context"/>'s request.</summary>
+    public CgiParams ParamsFor(HttpContext context)
+    {
+        var request = context.Request;
+        var connection = context.Connection;
+        var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget is { Length: > 0 } raw ? raw : request.Path + request.QueryString;
+        var headers = new List<KeyValuePair<string, string>>();
+        foreach (var (name, values) in request.Headers)
+        {
+            foreach (var value in values)
+            {
+                headers.Add(new(name, value ?? ""));
+            }
+        }
+
+        return CgiParams.ForRequest(new RequestLine
+        {
+            Method = request.Method,
+            Target = target,
+            Protocol = request.Protocol,
+            Scheme = request.Scheme,
+            ContentType = request.ContentType,
+            ContentLength = request.ContentLength,
+            DocumentRoot = documentRoot,
+            RemoteAddress = connection.RemoteIpAddress?.ToString() ?? "",
+            RemotePort = connection.RemotePort,
+            ServerAddress = connection.LocalIpAddress?.ToString() ?? "",
+            ServerPort = connection.LocalPort,
+            ServerName = request.Host.Host,
+            Headers = headers,
+        });
+    }
+
+    /// <summary>
+    /// Asks the authorizer: <see langword="null"/> when it denied and its response was sent to the client, else
+    /// the <c>Variable-NAME</c> headers it granted with (spec 6.3).
+    /// </summary>
+    public async Task<List<KeyValuePair<string, string>>?> AuthorizeAsync(HttpContext context)
+    {
+        var parameters = ParamsFor(context);
+        parameters.Set("CONTENT_LENGTH", "");
+        var stdout = new ArrayBufferWriter<byte>();
+        var outcome = await ExchangeAsync(
+            new FastCgiRequestSpec { Role = Role.Authorizer, Params = parameters.Pairs },
+            bytes =>
+            {
+                stdout.Write(bytes.Span);
+                return ValueTask.CompletedTask;
+            },
+            context.RequestAborted).ConfigureAwait(false);
+        var head = new CgiResponseHead();
+        var body = outcome.Completed ? head.Feed(stdout.WrittenMemory) : default;
+        if (!outcome.Completed || !head.IsComplete)
+        {
+            context.Response.StatusCode = StatusCodes.Status502BadGateway;
+            return null;
+        }
+
+        if (head.StatusCode == StatusCodes.Status200OK)
+        {
+            return head.Headers
+                .Where(h => h.Key.StartsWith("Variable-", StringComparison.OrdinalIgnoreCase))
+                .Select(h => new KeyValuePair<string, string>(h.Key["Variable-".Length..], h.Value))
+                .ToList();
+        }
+
+        await SendHeadAsync(context, head).ConfigureAwait(false);
+        await context.Response.Body.WriteAsync(body).ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>Sends the request to the application as a responder and its answer to the client.</summary>
+    public async Task ForwardAsync(HttpContext context, IEnumerable<KeyValuePair<string, string>> extra)
+    {
+        var parameters = ParamsFor(context);
+        foreach (var (name, value) in extra)
+        {
+            parameters.Set(name, value);
+        }
+
+        var head = new CgiResponseHead();
+        var clientGone = false;
+        var outcome = await ExchangeAsync(
+            new FastCgiRequestSpec { Params = parameters.Pairs, Body = context.Request.Body },
+            async bytes =>
+            {
+                if (clientGone)
+                {
+                    return;
+                }
+
+                try
+                {
+                    if (!head.IsComplete)
+                    {
+                        bytes = head.Feed(bytes);
+                        if (!head.IsComplete)
+                        {
+                            return;
+                        }
+
+                        await SendHeadAsync(context, head).ConfigureAwait(false);
+                    }
+
+                    await context.Response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+                {
+                    clientGone = true;
+                }
+            },
+            context.RequestAborted).ConfigureAwait(false);
+
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (!outcome.Completed || !head.IsComplete)
+        {
+            if (!context.Response.HasStarted)
+            {
+                context.Response.StatusCode = StatusCodes.Status502BadGateway;
+                context.Response.ContentType = "text/plain";
+                await context.Response.WriteAsync("502 Bad Gateway: the FastCGI application did not complete the response\n").ConfigureAwait(false);
+            }
+            else
+            {
+                // The head went out: only cutting the connection tells the client the body is incomplete.
+                context.Abort();
+            }
+        }
+    }
+
+    private static Task SendHeadAsync(HttpContext context, CgiResponseHead head)
+    {
+        var response = context.Response;
+        response.StatusCode = head.StatusCode;
+        if (head.Reason is { } reason)
+        {
+            context.Features.Get<IHttpResponseFeature>()!.ReasonPhrase = reason;
+        }
+
+        foreach (var (name, value) in head.Headers)
+        {
+            if (!HopByHop.Contains(name))
+            {
+                response.Headers.Append(name, value);
+            }
+        }
+
+        return response.StartAsync();
+    }
+
+    /// <summary>One request on a new connection: sent and answered concurrently, aborted when the client goes.</summary>
+    private async Task<RequestOutcome> ExchangeAsync(FastCgiRequestSpec spec, Func<ReadOnlyMemory<byte>, ValueTask> stdout, CancellationToken clientAborted)
+    {
+        var number = Interlocked.Increment(ref _requests);
+        var target = spec.Params.FirstOrDefault(p => p.Key == "REQUEST_URI").Value;
+        Socket socket;
+        try
+        {
+            socket = await AppAddress.ConnectAsync(endPoint, clientAborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            Log($"#{number} {target}: cannot connect to the application: {e.Message}");
+            return default;
+        }
+
+        using var channel = new RecordChannel(socket, null);
+        using var readLimit = new CancellationTokenSource();
+        using var sendStop = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
+        Log($"#{number} {spec.Role} {target}: forwarded");
+        var sending = spec.SendAsync(channel, 1, sendStop.Token);
+        long abortedAt = 0;
+        using var onAbort = clientAborted.Register(() =>
+        {
+            abortedAt = Stopwatch.GetTimestamp();
+            _ = AbortAsync(channel, number, target, readLimit);
+        });
+        RequestOutcome outcome = default;
+        try
+        {
+            outcome = await ResponseReader.ReadAsync(channel, 1, stdout, StderrAsync, readLimit.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or IOException or ProtocolException or FormatException or OperationCanceledException)
+        {
+            Log($"#{number} {target}: {e.Message}");
+        }
+
+        await sendStop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await sending.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or BadHttpRequestException)
+        {
+            // The application answered before taking the whole body, or the client stopped sending it.
+        }
+
+        if (abortedAt != 0)
+        {
+            var after = Stopwatch.GetElapsedTime(abortedAt).TotalMilliseconds;
+            Log(outcome.Ended
+                ? string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; the application ended it {after:F0} ms after FCGI_ABORT_REQUEST (appStatus {outcome.AppStatus})")
+                : readLimit.IsCancellationRequested
+                    ? string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; no FCGI_END_REQUEST {after:F0} ms after FCGI_ABORT_REQUEST, connection closed")
+                    : string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; the application closed the connection {after:F0} ms after FCGI_ABORT_REQUEST"));
+        }
+        else
+        {
+            Log(string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: {(outcome.Ended ? "ended, appStatus " + outcome.AppStatus + ", " + RecordTrace.StatusName(outcome.ProtocolStatus) : "no FCGI_END_REQUEST")}"));
+        }
+
+        return outcome;
+
+        ValueTask StderrAsync(ReadOnlyMemory<byte> bytes)
+        {
+            Log($"#{number} {target}: stderr: {Encoding.UTF8.GetString(bytes.Span).TrimEnd('\n')}", always: true);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private async Task AbortAsync(RecordChannel channel, long number, string? target, CancellationTokenSource readLimit)
+    {
+        Log($"#{number} {target}: the client went away; sending FCGI_ABORT_REQUEST");
+        var record = new ArrayBufferWriter<byte>();
+        RecordWriter.WriteRecord(record, RecordType.AbortRequest, 1, []);
+        try
+        {
+            await channel.SendAsync(record.WrittenMemory, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The connection is gone already: the application sees that as the abort.
+        }
+
+        try
+        {
+            readLimit.CancelAfter(TimeSpan.FromSeconds(5));
+        }
+        catch (ObjectDisposedException)
+        {
+            // The request ended meanwhile.
+        }
+    }
+
+    private void Log(string line, bool always = false)
+    {
+        var writer = log ?? (always ? Console.Error : null);
+        if (writer is not null)
+        {
+            lock (writer)
+            {
+                writer.WriteLine("fcgi: " + line);
+            }
+        }
+    }
+}
