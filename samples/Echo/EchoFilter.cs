@@ -9,7 +9,7 @@ internal sealed class EchoFilter : Handler
 {
     public override async ValueTask ProcessAsync(Request request, CancellationToken cancellationToken)
     {
-        var data = request is FastCgiRequest fastCgi ? fastCgi.Data : Stream.Null;
+        var data = request.Data;
         request.SetHeader("Content-Type", "text/plain");
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         long length = 0;

@@ -32,8 +32,8 @@ public class FastCgiRequest : Request
     /// <inheritdoc />
     public override Stream Body => _body ??= new BodyStream(_context.Body.AsStream(leaveOpen: true));
 
-    /// <summary>The FCGI_DATA stream: the file a Filter works on (empty for other roles).</summary>
-    public Stream Data => _data ??= _context.Data.AsStream(leaveOpen: true);
+    /// <inheritdoc />
+    public override Stream Data => _data ??= _context.Data.AsStream(leaveOpen: true);
 
     /// <summary>The FastCGI role the web server asked for.</summary>
     public Role Role => _context.Role;

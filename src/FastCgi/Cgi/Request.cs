@@ -36,6 +36,12 @@ public abstract partial class Request : IDisposable
     /// <summary>The request body (jonpy's <c>stdin</c>), readable while the web server is still sending it.</summary>
     public abstract Stream Body { get; }
 
+    /// <summary>
+    /// The file a FastCGI Filter works on (FCGI_DATA), readable while the web server is still sending it; empty for
+    /// the other roles and under CGI, which has no such stream.
+    /// </summary>
+    public virtual Stream Data => Stream.Null;
+
     /// <summary>The limits that apply to this request's form, body and cookies.</summary>
     public RequestLimits Limits { get; set; } = RequestLimits.Default;
 
