@@ -144,7 +144,7 @@ internal sealed class TestApp
         public override async ValueTask ProcessAsync(Request request, CancellationToken cancellationToken)
         {
             request.SetHeader("Content-Type", "text/plain");
-            using var data = new StreamReader(((FastCgiRequest)request).Data, Encoding.Latin1);
+            using var data = new StreamReader(request.Data, Encoding.Latin1);
             var text = await data.ReadToEndAsync(cancellationToken);
             var declared = request.GetEnvironment("FCGI_DATA_LENGTH");
             if (declared != text.Length.ToString(CultureInfo.InvariantCulture))
