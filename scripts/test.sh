@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh Debian machine with the .NET SDK: installs the web servers and tools the
-# end-to-end and interoperability tests start, runs the test suite, and prints "N passed, M failed"
-# computed from the TRX results. Exits non-zero when anything failed.
+# end-to-end and interoperability tests start, runs both test projects of the solution (test/FastCgi.Tests, the fast
+# tiers; test/FastCgi.IntegrationTests, processes and web servers), and prints one "N passed, M failed" line computed
+# from their TRX results. Exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using BenchmarkDotNet.Attributes;
 using FastCgi.Protocol;
+using FastCgi.Testing;
 
 namespace FastCgi.Benchmarks;
 
@@ -20,7 +21,7 @@ public class RecordReaderBenchmarks
     public void Setup()
     {
         _single = new ReadOnlySequence<byte>(_request);
-        _multi = Wire.Segmented(_request, 64);
+        _multi = Sequences.Segmented(_request, 64);
     }
 
     [Benchmark(Baseline = true)]

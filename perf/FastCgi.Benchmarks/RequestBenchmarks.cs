@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using FastCgi.Testing;
 
 namespace FastCgi.Benchmarks;
 
@@ -10,7 +11,7 @@ namespace FastCgi.Benchmarks;
 [MemoryDiagnoser]
 public class RequestBenchmarks
 {
-    private readonly Dictionary<string, string> _environ = Wire.Pairs.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _environ = CgiVariables.NginxHello().ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
 
     [Benchmark(Baseline = true)]
     public long HelloBuffered()
@@ -66,18 +67,9 @@ public class RequestBenchmarks
 public class FormBenchmarks
 {
     private const string Boundary = "----geckoformboundary8f2c1a9e4b";
-    private readonly Dictionary<string, string> _getEnviron = new(StringComparer.Ordinal)
-    {
-        ["REQUEST_METHOD"] = "GET",
-        ["QUERY_STRING"] = "q=fast+cgi%20benchmark&page=2&sort=date&lang=en&filter%5Btype%5D=article&utm_source=news",
-    };
+    private readonly Dictionary<string, string> _getEnviron = CgiVariables.Bare("q=fast+cgi%20benchmark&page=2&sort=date&lang=en&filter%5Btype%5D=article&utm_source=news");
 
-    private readonly Dictionary<string, string> _postEnviron = new(StringComparer.Ordinal)
-    {
-        ["REQUEST_METHOD"] = "POST",
-        ["QUERY_STRING"] = "",
-        ["CONTENT_TYPE"] = "multipart/form-data; boundary=" + Boundary,
-    };
+    private readonly Dictionary<string, string> _postEnviron = CgiVariables.Bare("", "POST", "multipart/form-data; boundary=" + Boundary);
 
     private byte[] _multipart = [];
 

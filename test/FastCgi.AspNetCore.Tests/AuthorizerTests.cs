@@ -1,5 +1,5 @@
 using System.Net;
-using FastCgi.Tests.Support;
+using FastCgi.IntegrationTests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Xunit;

@@ -1,5 +1,5 @@
 using System.Net;
-using FastCgi.Tests.Support;
+using FastCgi.IntegrationTests.Support;
 using Xunit;
 
 namespace FastCgi.AspNetCore.Tests;

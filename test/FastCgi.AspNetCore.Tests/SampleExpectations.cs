@@ -1,4 +1,4 @@
-using FastCgi.Tests.Support;
+using FastCgi.IntegrationTests.Support;
 using Xunit;
 
 namespace FastCgi.AspNetCore.Tests;

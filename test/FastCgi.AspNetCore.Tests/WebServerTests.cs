@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using FastCgi.Tests.Support;
+using FastCgi.IntegrationTests.Support;
 using Xunit;
 
 namespace FastCgi.AspNetCore.Tests;

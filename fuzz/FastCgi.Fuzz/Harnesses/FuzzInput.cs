@@ -1,5 +1,5 @@
 using System.Buffers;
-using FastCgi.Tests.Support;
+using FastCgi.Testing;
 
 namespace FastCgi.Fuzz.Harnesses;
 

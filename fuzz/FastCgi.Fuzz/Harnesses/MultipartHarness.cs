@@ -1,5 +1,6 @@
 using System.Text;
 using FastCgi.Cgi.Forms;
+using FastCgi.Testing;
 
 namespace FastCgi.Fuzz.Harnesses;
 
@@ -24,12 +25,7 @@ internal static class MultipartHarness
     public static void Run(byte[] input)
     {
         var (line, body) = FuzzInput.SplitFirstLine(input);
-        var environ = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["REQUEST_METHOD"] = "POST",
-            ["CONTENT_TYPE"] = "multipart/form-data; boundary=" + Encoding.UTF8.GetString(line),
-            ["CONTENT_LENGTH"] = body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        };
+        var environ = CgiVariables.Bare(null, "POST", "multipart/form-data; boundary=" + Encoding.UTF8.GetString(line), body.Length);
 
         var before = TemporaryFiles();
         Form form;

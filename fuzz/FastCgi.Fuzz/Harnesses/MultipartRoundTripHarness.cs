@@ -1,5 +1,6 @@
 using System.Text;
 using FastCgi.Cgi.Forms;
+using FastCgi.Testing;
 
 namespace FastCgi.Fuzz.Harnesses;
 
@@ -73,11 +74,7 @@ internal static class MultipartRoundTripHarness
             body.Write(delimiter);
         }
 
-        var environ = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["REQUEST_METHOD"] = "POST",
-            ["CONTENT_TYPE"] = "multipart/form-data; boundary=\"" + boundary + "\"",
-        };
+        var environ = CgiVariables.Bare(null, "POST", "multipart/form-data; boundary=\"" + boundary + "\"");
         using var form = FormReader.ReadAsync(environ, new ChunkedStream(body.ToArray()), Encoding.UTF8, limits, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         FuzzInvariantException.Check(form.Count == values.Count, "The form has " + form.Count + " fields for " + values.Count + " parts");
         for (var i = 0; i < values.Count; i++)

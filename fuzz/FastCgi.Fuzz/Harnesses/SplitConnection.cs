@@ -1,8 +1,7 @@
-using System.Buffers;
-using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using FastCgi.Connection;
+using FastCgi.Testing;
 using FastCgi.Protocol;
 using FastCgi.Server;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -133,15 +132,15 @@ internal sealed class SplitConnection : IAsyncDisposable
             }
 
             var buffer = result.Buffer;
-            while (TryTakeRecord(ref buffer, out var type, out var id, out var content))
+            while (FcgiRecords.TryTake(ref buffer, out var record))
             {
-                if (type == SplitRequests.Stdout && stdout.TryGetValue(id, out var output))
+                if (record.Type == FcgiRecords.Stdout && stdout.TryGetValue(record.RequestId, out var output))
                 {
-                    output.Write(content);
+                    output.Write(record.Content);
                 }
-                else if (type == SplitRequests.EndRequest && pending.Remove(id))
+                else if (record.Type == FcgiRecords.EndRequest && pending.Remove(record.RequestId))
                 {
-                    done[id] = (stdout[id].ToArray(), content);
+                    done[record.RequestId] = (stdout[record.RequestId].ToArray(), record.Content);
                 }
             }
 
@@ -150,32 +149,6 @@ internal sealed class SplitConnection : IAsyncDisposable
         }
 
         return done;
-    }
-
-    private static bool TryTakeRecord(ref ReadOnlySequence<byte> buffer, out byte type, out ushort id, out byte[] content)
-    {
-        type = 0;
-        id = 0;
-        content = [];
-        if (buffer.Length < 8)
-        {
-            return false;
-        }
-
-        Span<byte> header = stackalloc byte[8];
-        buffer.Slice(0, 8).CopyTo(header);
-        var length = BinaryPrimitives.ReadUInt16BigEndian(header[4..]);
-        var total = 8 + length + header[6];
-        if (buffer.Length < total)
-        {
-            return false;
-        }
-
-        type = header[1];
-        id = BinaryPrimitives.ReadUInt16BigEndian(header[2..]);
-        content = buffer.Slice(8, length).ToArray();
-        buffer = buffer.Slice(total);
-        return true;
     }
 
     private sealed class CaptureHandler(ConcurrentDictionary<int, SeenRequest> seen) : Handler

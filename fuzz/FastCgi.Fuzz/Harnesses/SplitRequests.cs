@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
+using FastCgi.Testing;
+using static FastCgi.Testing.FcgiRecords;
 using FastCgi.Protocol;
 
 namespace FastCgi.Fuzz.Harnesses;
@@ -32,8 +34,6 @@ internal sealed class SplitRequest
 /// </summary>
 internal static class SplitRequests
 {
-    public const byte BeginRequest = 1, EndRequest = 3, Params = 4, Stdin = 5, Stdout = 6, Data = 8;
-
     /// <summary>The server's per-name and per-value limit (<see cref="FastCgi.Server.FastCgiServerLimits.MaxParamLength"/>): reached, never passed.</summary>
     public const int MaxItem = 256 * 1024;
 
@@ -125,25 +125,10 @@ internal static class SplitRequests
         return output.ToArray();
     }
 
-    /// <summary>A record (spec 3.3): version 1, type, request id and content length big-endian, padding length, reserved.</summary>
-    public static byte[] Record(byte type, ushort requestId, ReadOnlySpan<byte> content, int padding, byte reserved = 0, byte paddingByte = 0)
-    {
-        var bytes = new byte[8 + content.Length + padding];
-        bytes[0] = 1;
-        bytes[1] = type;
-        BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(2), requestId);
-        BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(4), (ushort)content.Length);
-        bytes[6] = (byte)padding;
-        bytes[7] = reserved;
-        content.CopyTo(bytes.AsSpan(8));
-        bytes.AsSpan(8 + content.Length).Fill(paddingByte);
-        return bytes;
-    }
-
     private static List<byte[]> Records(ISplitChoices choices, SplitRequest request)
     {
         // BEGIN_REQUEST body (spec 5.1): role, flags (FCGI_KEEP_CONN: the connection serves the next round), reserved.
-        var records = new List<byte[]> { Record(BeginRequest, request.Id, [0, (byte)request.Role, 1, 0, 0, 0, 0, 0], Padding(choices, 8)) };
+        var records = new List<byte[]> { FcgiRecords.Record(BeginRequest, request.Id, [0, (byte)request.Role, 1, 0, 0, 0, 0, 0], Padding(choices, 8)) };
         records.AddRange(Stream(choices, Params, request.Id, NameValues(choices, request.Pairs)));
         var stdin = Stream(choices, Stdin, request.Id, request.Stdin);
         var data = request.Role == Role.Filter ? Stream(choices, Data, request.Id, request.Data) : [];
@@ -174,12 +159,12 @@ internal static class SplitRequests
                 _ => 1 + choices.Next(MaxContent),
             };
             size = Math.Min(size, left);
-            records.Add(Record(type, requestId, data.AsSpan(at, size), Padding(choices, size), (byte)choices.Next(256), (byte)choices.Next(256)));
+            records.Add(FcgiRecords.Record(type, requestId, data.AsSpan(at, size), Padding(choices, size), reserved: (byte)choices.Next(256), paddingByte: (byte)choices.Next(256)));
             at += size;
         }
 
         // An empty record ends the stream, so it is only ever the last one.
-        records.Add(Record(type, requestId, [], Padding(choices, 0)));
+        records.Add(FcgiRecords.Record(type, requestId, [], Padding(choices, 0)));
         return records;
     }
 

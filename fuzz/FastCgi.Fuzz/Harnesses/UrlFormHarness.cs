@@ -1,5 +1,6 @@
 using System.Text;
 using FastCgi.Cgi.Forms;
+using FastCgi.Testing;
 
 namespace FastCgi.Fuzz.Harnesses;
 
@@ -21,32 +22,15 @@ internal static class UrlFormHarness
     public static void Run(byte[] input)
     {
         var (line, body) = FuzzInput.SplitFirstLine(input);
-        var environ = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["QUERY_STRING"] = Encoding.UTF8.GetString(line),
-            ["REQUEST_METHOD"] = "POST",
-            ["CONTENT_TYPE"] = "application/x-www-form-urlencoded",
-        };
-        if (input.Length % 2 == 0)
-        {
-            environ["CONTENT_LENGTH"] = body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
+        var environ = CgiVariables.Bare(Encoding.UTF8.GetString(line), "POST", "application/x-www-form-urlencoded", input.Length % 2 == 0 ? body.Length : null);
 
         using var form = Read(environ, body);
         CheckLimits(form);
 
         if (Ascii.IsValid(body))
         {
-            var asQuery = new Dictionary<string, string>(StringComparer.Ordinal)
-            {
-                ["QUERY_STRING"] = Encoding.ASCII.GetString(body),
-                ["REQUEST_METHOD"] = "GET",
-            };
-            var asBody = new Dictionary<string, string>(StringComparer.Ordinal)
-            {
-                ["REQUEST_METHOD"] = "POST",
-                ["CONTENT_TYPE"] = "application/x-www-form-urlencoded",
-            };
+            var asQuery = CgiVariables.Bare(Encoding.ASCII.GetString(body));
+            var asBody = CgiVariables.Bare(null, "POST", "application/x-www-form-urlencoded");
             using var fromQuery = Read(asQuery, []);
             using var fromBody = Read(asBody, body);
             if (fromQuery is not null && fromBody is not null)

@@ -1,4 +1,4 @@
-namespace FastCgi.Tests.Support;
+namespace FastCgi.IntegrationTests.Support;
 
 /// <summary>
 /// The application the shared web server helpers copy and start (they call it EchoApp after FastCgi.Tests' sample):

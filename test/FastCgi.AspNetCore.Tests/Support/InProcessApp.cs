@@ -2,7 +2,7 @@ using FastCgi.AspNetCore;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 
-namespace FastCgi.Tests.Support;
+namespace FastCgi.IntegrationTests.Support;
 
 /// <summary>An ASP.NET Core application in the test process, served over FastCGI on 127.0.0.1 and a free port.</summary>
 internal static class InProcessApp

@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using FastCgi.Testing;
 
-namespace FastCgi.Tests.Support;
+namespace FastCgi.IntegrationTests.Support;
 
 /// <summary>
 /// samples/AspNetCoreApp started as a process: over FastCGI (<c>--FastCgi:Listen</c>) or on Kestrel

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using Xunit;
+using FastCgi.Testing;
 using FastCgi.Connection;
 
 namespace FastCgi.Tests.Cgi;
@@ -50,16 +51,8 @@ public sealed class CgiRequestTests
             ValueTask.FromException(new IOException("Broken pipe"));
     }
 
-    private static Dictionary<string, string> Env(params (string Name, string Value)[] variables)
-    {
-        var environ = new Dictionary<string, string>(StringComparer.Ordinal) { ["REQUEST_METHOD"] = "GET", ["GATEWAY_INTERFACE"] = "CGI/1.1" };
-        foreach (var (name, value) in variables)
-        {
-            environ[name] = value;
-        }
-
-        return environ;
-    }
+    private static Dictionary<string, string> Env(params (string Name, string Value)[] variables) =>
+        CgiVariables.Of([("GATEWAY_INTERFACE", "CGI/1.1"), .. variables]);
 
     [Fact]
     public async Task A_hello_handler_writes_exactly_its_response_to_stdout()

@@ -1,45 +1,24 @@
-using System.Globalization;
 using System.Text;
 using FastCgi.Cgi.Forms;
 using Xunit;
+using FastCgi.Testing;
 
 namespace FastCgi.Tests.Cgi;
 
 /// <summary>Builds CGI meta-variables for a form request and runs <see cref="FormReader"/> on them.</summary>
 internal static class FormTestEnvironment
 {
-    public static Dictionary<string, string> Environ(string? query = null, string? method = null, string? contentType = null, long? contentLength = null)
-    {
-        var environ = new Dictionary<string, string>(StringComparer.Ordinal) { ["REQUEST_METHOD"] = method ?? "GET" };
-        if (query is not null)
-        {
-            environ["QUERY_STRING"] = query;
-        }
-
-        if (contentType is not null)
-        {
-            environ["CONTENT_TYPE"] = contentType;
-        }
-
-        if (contentLength is { } length)
-        {
-            environ["CONTENT_LENGTH"] = length.ToString(CultureInfo.InvariantCulture);
-        }
-
-        return environ;
-    }
-
     public static Task<Form> ReadAsync(Dictionary<string, string> environ, Stream body, RequestLimits? limits = null, Encoding? encoding = null) =>
         FormReader.ReadAsync(environ, body, encoding ?? Encoding.UTF8, limits ?? RequestLimits.Default, TestContext.Current.CancellationToken).AsTask();
 
     public static Task<Form> ReadQueryAsync(string query, RequestLimits? limits = null, Encoding? encoding = null) =>
-        ReadAsync(Environ(query), Stream.Null, limits, encoding);
+        ReadAsync(CgiVariables.Bare(query), Stream.Null, limits, encoding);
 
     /// <summary>A POST with a URL-encoded body and a CONTENT_LENGTH.</summary>
     public static Task<Form> PostUrlEncodedAsync(string body, string? query = null, RequestLimits? limits = null, Encoding? encoding = null)
     {
         var bytes = (encoding ?? Encoding.UTF8).GetBytes(body);
-        return ReadAsync(Environ(query, "POST", "application/x-www-form-urlencoded", bytes.Length), new MemoryStream(bytes), limits, encoding);
+        return ReadAsync(CgiVariables.Bare(query, "POST", "application/x-www-form-urlencoded", bytes.Length), new MemoryStream(bytes), limits, encoding);
     }
 
     /// <summary>A part's body as UTF-8 text, read back through <see cref="FormPart.OpenRead"/>.</summary>

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using FastCgi.Tests.Support;
 using Xunit;
+using FastCgi.Testing;
 using FastCgi.Connection;
 
 namespace FastCgi.Tests.Cgi;
@@ -13,7 +14,7 @@ public sealed class GZipOutputTests
 
     private static RecordingRequest GZipRequest(string? acceptEncoding = "gzip", string method = "GET", int level = 6)
     {
-        var environ = RecordingRequest.Env(("REQUEST_METHOD", method));
+        var environ = CgiVariables.Of(("REQUEST_METHOD", method));
         if (acceptEncoding is not null)
         {
             environ["HTTP_ACCEPT_ENCODING"] = acceptEncoding;

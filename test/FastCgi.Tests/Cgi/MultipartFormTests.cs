@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text;
 using Xunit;
 using static FastCgi.Tests.Cgi.FormTestEnvironment;
+using FastCgi.Testing;
 
 namespace FastCgi.Tests.Cgi;
 
@@ -26,7 +27,7 @@ public sealed class MultipartFormTests
         $"--{Boundary}--\r\n";
 
     internal static async Task<Form> PostAsync(Stream body, RequestLimits? limits = null, string? query = null, long? contentLength = null, string? contentType = null, Encoding? encoding = null) =>
-        await ReadAsync(Environ(query, "POST", contentType ?? $"multipart/form-data; boundary={Boundary}", contentLength), body, limits, encoding);
+        await ReadAsync(CgiVariables.Bare(query, "POST", contentType ?? $"multipart/form-data; boundary={Boundary}", contentLength), body, limits, encoding);
 
     internal static Task<Form> PostAsync(string body, RequestLimits? limits = null, string? query = null, Encoding? encoding = null)
     {
@@ -435,7 +436,7 @@ public sealed class MultipartFormTests
     {
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
-        var environ = Environ(null, "POST", $"multipart/form-data; boundary={Boundary}");
+        var environ = CgiVariables.Bare(null, "POST", $"multipart/form-data; boundary={Boundary}");
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
             FastCgi.Cgi.Forms.FormReader.ReadAsync(environ, new MemoryStream(Encoding.UTF8.GetBytes(Sample)), Encoding.UTF8, RequestLimits.Default, cancelled.Token).AsTask());

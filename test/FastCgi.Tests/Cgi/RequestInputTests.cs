@@ -1,6 +1,7 @@
 using System.Text;
 using FastCgi.Tests.Support;
 using Xunit;
+using FastCgi.Testing;
 
 namespace FastCgi.Tests.Cgi;
 
@@ -12,7 +13,7 @@ public sealed class RequestInputTests
     {
         var body = "b=2&tags*=y"u8.ToArray();
         using var request = new RecordingRequest(
-            RecordingRequest.Env(("REQUEST_METHOD", "POST"), ("QUERY_STRING", "a=1&tags*=x&flag"), ("CONTENT_TYPE", "application/x-www-form-urlencoded"), ("CONTENT_LENGTH", "11")),
+            CgiVariables.Of(("REQUEST_METHOD", "POST"), ("QUERY_STRING", "a=1&tags*=x&flag"), ("CONTENT_TYPE", "application/x-www-form-urlencoded"), ("CONTENT_LENGTH", "11")),
             body);
         Assert.Same(request.Params, request.Params);
         Assert.Equal("1", request.Params.GetText("a"));
@@ -24,7 +25,7 @@ public sealed class RequestInputTests
     [Fact]
     public async Task ReadFormAsync_fills_Params()
     {
-        using var request = new RecordingRequest(RecordingRequest.Env(("QUERY_STRING", "x=%C3%A9")));
+        using var request = new RecordingRequest(CgiVariables.Of(("QUERY_STRING", "x=%C3%A9")));
         var form = await request.ReadFormAsync(TestContext.Current.CancellationToken);
         Assert.Same(form, request.Params);
         Assert.Equal("é", form.GetText("x"));
@@ -90,7 +91,7 @@ public sealed class RequestInputTests
     [Fact]
     public void FormEncoding_decodes_and_is_a_sequencing_error_after_parsing()
     {
-        using var request = new RecordingRequest(RecordingRequest.Env(("QUERY_STRING", "x=%E9")));
+        using var request = new RecordingRequest(CgiVariables.Of(("QUERY_STRING", "x=%E9")));
         request.FormEncoding = Encoding.Latin1;
         Assert.Equal("é", request.Params.GetText("x"));
         Assert.Throws<SequencingException>(() => request.FormEncoding = Encoding.UTF8);
@@ -99,7 +100,7 @@ public sealed class RequestInputTests
     [Fact]
     public void Cookies_come_from_http_cookie()
     {
-        using var request = new RecordingRequest(RecordingRequest.Env(("HTTP_COOKIE", "a=1; b=two%20words; a=ignored")));
+        using var request = new RecordingRequest(CgiVariables.Of(("HTTP_COOKIE", "a=1; b=two%20words; a=ignored")));
         Assert.Equal(new Dictionary<string, string> { ["a"] = "1", ["b"] = "two words" }, request.Cookies);
         using var none = new RecordingRequest();
         Assert.Empty(none.Cookies);
@@ -135,14 +136,14 @@ public sealed class RequestInputTests
     [Fact]
     public void Environ_and_GetEnvironment()
     {
-        using var request = new RecordingRequest(RecordingRequest.Env(("SERVER_NAME", "example.org")));
+        using var request = new RecordingRequest(CgiVariables.Of(("SERVER_NAME", "example.org")));
         Assert.Equal("example.org", request.GetEnvironment("SERVER_NAME"));
         Assert.Null(request.GetEnvironment("NOPE"));
         Assert.Equal("GET", request.Environ["REQUEST_METHOD"]);
     }
 
     private static RecordingRequest Post(string query, string contentType, byte[] body) =>
-        new(RecordingRequest.Env(
+        new(CgiVariables.Of(
                 ("REQUEST_METHOD", "POST"),
                 ("QUERY_STRING", query),
                 ("CONTENT_TYPE", contentType),

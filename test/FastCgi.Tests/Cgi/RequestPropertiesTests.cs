@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using FastCgi.Cgi;
+using FastCgi.Testing;
 using FastCgi.Tests.Support;
 using Xunit;
 
@@ -12,7 +13,7 @@ public sealed class RequestPropertiesTests
     [Fact]
     public void Method_path_and_query_come_from_the_request_line()
     {
-        using var request = new RecordingRequest(RecordingRequest.Env(
+        using var request = new RecordingRequest(CgiVariables.Of(
             ("REQUEST_METHOD", "POST"),
             ("REQUEST_URI", "/app/h%C3%A9llo%20world?x=1&y=a+b"),
             ("QUERY_STRING", "x=1&y=a+b"),
@@ -29,7 +30,7 @@ public sealed class RequestPropertiesTests
     [Fact]
     public void Without_REQUEST_URI_the_path_is_SCRIPT_NAME_and_PATH_INFO_as_given()
     {
-        using var request = new RecordingRequest(RecordingRequest.Env(("SCRIPT_NAME", "/cgi-bin/echo"), ("PATH_INFO", "/a%20b")));
+        using var request = new RecordingRequest(CgiVariables.Of(("SCRIPT_NAME", "/cgi-bin/echo"), ("PATH_INFO", "/a%20b")));
 
         Assert.Equal("/cgi-bin/echo/a%20b", request.Path);
         Assert.Equal("", request.QueryString);
@@ -44,13 +45,13 @@ public sealed class RequestPropertiesTests
     [InlineData("/plain", "/plain")]
     public void The_path_is_decoded_except_for_an_escaped_slash(string uri, string path)
     {
-        Assert.Equal(path, RequestTarget.Path(RecordingRequest.Env(("REQUEST_URI", uri))));
+        Assert.Equal(path, RequestTarget.Path(CgiVariables.Of(("REQUEST_URI", uri))));
     }
 
     [Fact]
     public void Request_headers_are_the_HTTP_variables_plus_content_type_and_length_by_case_insensitive_name()
     {
-        using var request = new RecordingRequest(RecordingRequest.Env(
+        using var request = new RecordingRequest(CgiVariables.Of(
             ("HTTP_ACCEPT_ENCODING", "gzip"),
             ("HTTP_X_FORWARDED_FOR", "10.0.0.1"),
             ("HTTP_HOST", "example.com:8080"),
@@ -74,7 +75,7 @@ public sealed class RequestPropertiesTests
     [Fact]
     public void Absent_body_metadata_is_null()
     {
-        using var request = new RecordingRequest(RecordingRequest.Env(("CONTENT_LENGTH", ""), ("CONTENT_TYPE", "")));
+        using var request = new RecordingRequest(CgiVariables.Of(("CONTENT_LENGTH", ""), ("CONTENT_TYPE", "")));
 
         Assert.Null(request.ContentLength);
         Assert.Null(request.ContentType);
@@ -88,7 +89,7 @@ public sealed class RequestPropertiesTests
     [InlineData(null, null)]
     public void The_remote_address_is_parsed(string? remoteAddr, string? expected)
     {
-        var environ = RecordingRequest.Env();
+        var environ = CgiVariables.Of();
         if (remoteAddr is not null)
         {
             environ["REMOTE_ADDR"] = remoteAddr;
@@ -107,7 +108,7 @@ public sealed class RequestPropertiesTests
     [InlineData(null, "off", "http")]
     public void The_scheme_follows_REQUEST_SCHEME_then_HTTPS(string? requestScheme, string? https, string scheme)
     {
-        var environ = RecordingRequest.Env();
+        var environ = CgiVariables.Of();
         if (requestScheme is not null)
         {
             environ["REQUEST_SCHEME"] = requestScheme;
@@ -130,7 +131,7 @@ public sealed class RequestPropertiesTests
     [InlineData("example.com", "80", "on", "example.com:80")]
     public void Without_HTTP_HOST_the_host_is_the_server_name_and_a_port_that_is_not_the_default(string name, string port, string? https, string host)
     {
-        var environ = RecordingRequest.Env(("SERVER_NAME", name), ("SERVER_PORT", port));
+        var environ = CgiVariables.Of(("SERVER_NAME", name), ("SERVER_PORT", port));
         if (https is not null)
         {
             environ["HTTPS"] = https;
@@ -154,7 +155,7 @@ public sealed class RequestPropertiesTests
     [Fact]
     public void The_query_follows_the_form_encoding_and_fixes_it()
     {
-        using var request = new RecordingRequest(RecordingRequest.Env(("QUERY_STRING", "n=%E9")));
+        using var request = new RecordingRequest(CgiVariables.Of(("QUERY_STRING", "n=%E9")));
         request.FormEncoding = Encoding.Latin1;
 
         Assert.Equal("é", request.Query.GetText("n"));
@@ -164,7 +165,7 @@ public sealed class RequestPropertiesTests
     [Fact]
     public void A_query_over_the_limit_is_rejected()
     {
-        using var request = new RecordingRequest(RecordingRequest.Env(("QUERY_STRING", "a=1&b=2")))
+        using var request = new RecordingRequest(CgiVariables.Of(("QUERY_STRING", "a=1&b=2")))
         {
             Limits = RequestLimits.Default with { MaxFormFields = 1 },
         };

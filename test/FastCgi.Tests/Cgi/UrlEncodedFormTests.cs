@@ -1,6 +1,7 @@
 using System.Text;
 using Xunit;
 using static FastCgi.Tests.Cgi.FormTestEnvironment;
+using FastCgi.Testing;
 
 namespace FastCgi.Tests.Cgi;
 
@@ -20,7 +21,7 @@ public sealed class UrlEncodedFormTests
     [Fact]
     public async Task No_query_string_gives_an_empty_form()
     {
-        using var form = await ReadAsync(Environ(), Stream.Null);
+        using var form = await ReadAsync(CgiVariables.Bare(), Stream.Null);
 
         Assert.Empty(form);
     }
@@ -129,7 +130,7 @@ public sealed class UrlEncodedFormTests
     [InlineData("PATCH", "Application/X-WWW-Form-UrlEncoded; charset=UTF-8")]
     public async Task Body_is_read_for_put_and_patch_and_any_case_media_type(string method, string contentType)
     {
-        using var form = await ReadAsync(Environ(null, method, contentType), new MemoryStream("a=1"u8.ToArray()));
+        using var form = await ReadAsync(CgiVariables.Bare(null, method, contentType), new MemoryStream("a=1"u8.ToArray()));
 
         Assert.Equal("1", form.GetText("a"));
     }
@@ -142,7 +143,7 @@ public sealed class UrlEncodedFormTests
     {
         var body = new ChunkedReadStream("a=1"u8.ToArray());
 
-        using var form = await ReadAsync(Environ("q=1", method, contentType, 3), body);
+        using var form = await ReadAsync(CgiVariables.Bare("q=1", method, contentType, 3), body);
 
         Assert.Equal(["q"], form.Keys);
         Assert.Equal(0, body.BytesRead);
@@ -154,7 +155,7 @@ public sealed class UrlEncodedFormTests
         var text = string.Join('&', Enumerable.Range(0, 500).Select(i => $"f{i}=v{i}"));
         var body = new ChunkedReadStream(Encoding.ASCII.GetBytes(text), read => read % 7 + 1);
 
-        using var form = await ReadAsync(Environ(null, "POST", "application/x-www-form-urlencoded"), body);
+        using var form = await ReadAsync(CgiVariables.Bare(null, "POST", "application/x-www-form-urlencoded"), body);
 
         Assert.Equal(500, form.Count);
         Assert.Equal("v0", form.GetText("f0"));
@@ -191,7 +192,7 @@ public sealed class UrlEncodedFormTests
         var limits = RequestLimits.Default with { MaxUrlEncodedBytes = 100 };
         var body = new ChunkedReadStream(new byte[10_000], read => 30);
 
-        var error = await Assert.ThrowsAsync<RequestRejectedException>(() => ReadAsync(Environ("q=1", "POST", "application/x-www-form-urlencoded"), body, limits));
+        var error = await Assert.ThrowsAsync<RequestRejectedException>(() => ReadAsync(CgiVariables.Bare("q=1", "POST", "application/x-www-form-urlencoded"), body, limits));
 
         Assert.Equal(413, error.StatusCode);
         Assert.Equal(98, body.BytesRead);
@@ -203,7 +204,7 @@ public sealed class UrlEncodedFormTests
         var limits = RequestLimits.Default with { MaxUrlEncodedBytes = 100 };
         var body = new ChunkedReadStream(new byte[10]);
 
-        var error = await Assert.ThrowsAsync<RequestRejectedException>(() => ReadAsync(Environ(null, "POST", "application/x-www-form-urlencoded", 101), body, limits));
+        var error = await Assert.ThrowsAsync<RequestRejectedException>(() => ReadAsync(CgiVariables.Bare(null, "POST", "application/x-www-form-urlencoded", 101), body, limits));
 
         Assert.Equal(413, error.StatusCode);
         Assert.Equal(0, body.BytesRead);

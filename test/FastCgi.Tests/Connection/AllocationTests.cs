@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using FastCgi.Connection;
+using FastCgi.Testing;
 using FastCgi.Tests.Support;
 using FastCgi.Tests.Cgi;
 using Xunit;
@@ -24,7 +25,7 @@ public sealed class AllocationTests
         var application = new HandlerApplication(new Dictionary<Role, Func<Handler>> { [Role.Responder] = () => new Hello() }, RequestType.Default, RequestLimits.Default);
         var connection = new FastCgiConnection(new DuplexPipe(toApp.Reader, fromApp.Writer), application, new FastCgiConnectionSettings(), 1, () => { });
         var run = Task.Run(connection.RunAsync);
-        var request = FcgiTestClient.Request(1, NginxLikeParams(), []);
+        var request = FcgiRecords.Request(1, CgiVariables.NginxHello(), []);
 
         await SendAndAwaitAsync(toApp.Writer, fromApp.Reader, request, 2000);
         var before = GC.GetTotalAllocatedBytes(precise: true);
@@ -55,45 +56,18 @@ public sealed class AllocationTests
         }
     }
 
-    /// <summary>Whether the output so far is whole records, the last of them END_REQUEST.</summary>
+    /// <summary>Whether the output so far is whole records, the last of them END_REQUEST (read without allocating).</summary>
     private static bool EndsWithEndRequest(ReadOnlySequence<byte> buffer)
     {
-        var reader = new SequenceReader<byte>(buffer);
         byte lastType = 0;
-        Span<byte> header = stackalloc byte[8];
-        while (reader.TryCopyTo(header))
+        while (FcgiRecords.TryReadHeader(buffer, out var type, out _, out _, out var total))
         {
-            var total = 8 + ((header[4] << 8) | header[5]) + header[6];
-            if (reader.Remaining < total)
-            {
-                return false;
-            }
-
-            lastType = header[1];
-            reader.Advance(total);
+            lastType = type;
+            buffer = buffer.Slice(total);
         }
 
-        return reader.Remaining == 0 && lastType == FcgiTestClient.EndRequest;
+        return buffer.IsEmpty && lastType == FcgiRecords.EndRequest;
     }
-
-    private static Dictionary<string, string> NginxLikeParams() => FcgiTestClient.Environ("/hello", extra: new Dictionary<string, string>
-    {
-        ["SCRIPT_FILENAME"] = "/srv/www/hello",
-        ["DOCUMENT_URI"] = "/hello",
-        ["DOCUMENT_ROOT"] = "/srv/www",
-        ["REQUEST_SCHEME"] = "http",
-        ["SERVER_SOFTWARE"] = "nginx/1.22.1",
-        ["REMOTE_PORT"] = "53244",
-        ["SERVER_ADDR"] = "127.0.0.1",
-        ["HTTP_HOST"] = "localhost:8080",
-        ["HTTP_USER_AGENT"] = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-        ["HTTP_ACCEPT"] = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-        ["HTTP_ACCEPT_LANGUAGE"] = "en-US,en;q=0.5",
-        ["HTTP_ACCEPT_ENCODING"] = "gzip, deflate, br",
-        ["HTTP_CONNECTION"] = "keep-alive",
-        ["CONTENT_TYPE"] = "",
-        ["CONTENT_LENGTH"] = "",
-    });
 
     private sealed class Hello : Handler
     {

@@ -1,6 +1,6 @@
 using FastCgi.Tests.Support;
 using Xunit;
-using static FastCgi.Tests.Support.FcgiTestClient;
+using static FastCgi.Testing.FcgiRecords;
 
 namespace FastCgi.Tests.Connection;
 
@@ -12,9 +12,7 @@ public sealed class GetValuesTests
     {
         var options = new FastCgiServerOptions { Params = new Dictionary<string, string> { ["FCGI_MAX_REQS"] = "5", ["X_APP_VERSION"] = "1.2" } };
         await using var connection = new InMemoryConnection(() => throw new InvalidOperationException("no request expected"), options);
-        await connection.SendAsync(Record(GetValues, 0, NameValues([new("X_APP_VERSION", ""), new("FCGI_MAX_REQS", ""), new("FCGI_MPXS_CONNS", ""), new("X_UNKNOWN", "")])));
-        var (type, id, content) = await connection.ReadRecordAsync();
-        Assert.Equal((GetValuesResult, (ushort)0), (type, id));
-        Assert.Equal(NameValues([new("X_APP_VERSION", "1.2"), new("FCGI_MAX_REQS", "5"), new("FCGI_MPXS_CONNS", "0")]), content);
+        await connection.WebServer.SendAsync(Record(GetValues, 0, NameValues([new("X_APP_VERSION", ""), new("FCGI_MAX_REQS", ""), new("FCGI_MPXS_CONNS", ""), new("X_UNKNOWN", "")])));
+        await connection.WebServer.ExpectAsync(GetValuesResult, 0, NameValues([new("X_APP_VERSION", "1.2"), new("FCGI_MAX_REQS", "5"), new("FCGI_MPXS_CONNS", "0")]));
     }
 }

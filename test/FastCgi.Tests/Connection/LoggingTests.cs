@@ -1,6 +1,7 @@
 using FastCgi.Tests.Support;
 using Xunit;
-using static FastCgi.Tests.Support.FcgiTestClient;
+using static FastCgi.Testing.CgiVariables;
+using static FastCgi.Testing.FcgiRecords;
 
 namespace FastCgi.Tests.Connection;
 
@@ -15,9 +16,9 @@ public sealed class LoggingTests
         await using (var connection = new InMemoryConnection(() => new Hello(), options))
         {
             var secrets = new Dictionary<string, string> { ["HTTP_COOKIE"] = "session=s3cr3t-cookie", ["HTTP_AUTHORIZATION"] = "Bearer s3cr3t-token" };
-            await connection.SendAsync(Request(7, Environ("/hello", extra: secrets), []));
-            await connection.ReadResponseAsync(7);
-            await connection.SendAsync(Record(Params, 1, [], version: 9));
+            await connection.WebServer.SendAsync(Request(7, Environ("/hello", extra: secrets), []));
+            await connection.WebServer.ReadResponseAsync(7);
+            await connection.WebServer.SendAsync(Record(Params, 1, [], version: 9));
             await connection.Run.WaitAsync(TimeSpan.FromSeconds(5));
         }
 

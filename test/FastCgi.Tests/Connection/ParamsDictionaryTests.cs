@@ -1,7 +1,7 @@
 using System.Buffers;
 using FastCgi.Connection;
 using FastCgi.Protocol;
-using FastCgi.Tests.Support;
+using FastCgi.Testing;
 using Xunit;
 using FastCgi.Server;
 
@@ -61,7 +61,7 @@ public sealed class ParamsDictionaryTests
 
     private static ParamsDictionary Create(KeyValuePair<string, string>[] pairs, FastCgiServerLimits? limits = null)
     {
-        var bytes = FcgiTestClient.NameValues(pairs);
+        var bytes = FcgiRecords.NameValues(pairs);
         var data = ArrayPool<byte>.Shared.Rent(Math.Max(1, bytes.Length));
         bytes.CopyTo(data, 0);
         limits ??= FastCgiServerLimits.Default;

@@ -1,7 +1,7 @@
-using System.Text;
 using FastCgi.Tests.Support;
 using Xunit;
-using static FastCgi.Tests.Support.FcgiTestClient;
+using static FastCgi.Testing.CgiVariables;
+using static FastCgi.Testing.FcgiRecords;
 
 namespace FastCgi.Tests.Connection;
 
@@ -62,11 +62,11 @@ public sealed class ParamsSplitTests
 
         records.Write(Record(Params, 1, []));
         records.Write(Record(Stdin, 1, []));
-        await connection.SendAsync(records.ToArray());
+        await connection.WebServer.SendAsync(records.ToArray());
 
-        var (stdout, end) = await connection.ReadResponseAsync(1);
-        Assert.Equal("Content-Type: text/html; charset=utf-8\r\n\r\ncaptured", Encoding.ASCII.GetString(stdout));
-        Assert.Equal(new byte[8], end);
+        var response = await connection.WebServer.ReadResponseAsync(1);
+        Assert.Equal("Content-Type: text/html; charset=utf-8\r\n\r\ncaptured", response.Text);
+        Assert.Equal((0, 0), (response.AppStatus, response.ProtocolStatus));
         return await seen.Task;
     }
 

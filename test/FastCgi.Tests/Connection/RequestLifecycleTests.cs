@@ -1,7 +1,9 @@
 using System.Text;
+using FastCgi.Testing;
 using FastCgi.Tests.Support;
 using Xunit;
-using static FastCgi.Tests.Support.FcgiTestClient;
+using static FastCgi.Testing.CgiVariables;
+using static FastCgi.Testing.FcgiRecords;
 using FastCgi.Connection;
 using FastCgi.Server;
 
@@ -19,13 +21,13 @@ public sealed class RequestLifecycleTests
         var seen = new TaskCompletionSource<AbortReason>();
         var started = new TaskCompletionSource();
         await using var connection = new InMemoryConnection(() => new WaitingHandler(started, seen));
-        await connection.SendAsync(Request(1, Environ("/wait"), []));
+        await connection.WebServer.SendAsync(Request(1, Environ("/wait"), []));
         await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        await connection.SendAsync(Record(AbortRequest, 1, []));
+        await connection.WebServer.SendAsync(Record(AbortRequest, 1, []));
         Assert.Equal(AbortReason.WebServer, await seen.Task.WaitAsync(TimeSpan.FromSeconds(5)));
-        var (stdout, end) = await connection.ReadResponseAsync(1);
-        Assert.Empty(stdout);
-        Assert.Equal(new byte[] { 0, 0, 0, 0, 0, 0, 0, 0 }, end);
+        var response = await connection.WebServer.ReadResponseAsync(1);
+        Assert.Empty(response.Stdout);
+        Assert.Equal((0, 0), (response.AppStatus, response.ProtocolStatus));
     }
 
     [Fact]
@@ -34,9 +36,9 @@ public sealed class RequestLifecycleTests
         var seen = new TaskCompletionSource<AbortReason>();
         var started = new TaskCompletionSource();
         await using var connection = new InMemoryConnection(() => new WaitingHandler(started, seen));
-        await connection.SendAsync(Request(1, Environ("/wait"), []));
+        await connection.WebServer.SendAsync(Request(1, Environ("/wait"), []));
         await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        await connection.CloseInputAsync();
+        await connection.WebServer.CloseAsync();
         Assert.Equal(AbortReason.ConnectionLost, await seen.Task.WaitAsync(TimeSpan.FromSeconds(5)));
         await connection.Run.WaitAsync(TimeSpan.FromSeconds(5));
     }
@@ -46,13 +48,12 @@ public sealed class RequestLifecycleTests
     {
         var firstChunk = new TaskCompletionSource<string>();
         await using var connection = new InMemoryConnection(() => new StreamingReader(firstChunk));
-        await connection.SendAsync([.. Begin(1), .. FcgiTestClient.Stream(Params, 1, NameValues(Environ("/read", "POST"))), .. Record(Stdin, 1, "first|"u8)]);
+        await connection.WebServer.SendAsync([.. Begin(1), .. FcgiRecords.Stream(Params, 1, NameValues(Environ("/read", "POST"))), .. Record(Stdin, 1, "first|"u8)]);
 
         // The rest of the body is not sent yet: the handler must already have the first part.
         Assert.Equal("first|", await firstChunk.Task.WaitAsync(TimeSpan.FromSeconds(10)));
-        await connection.SendAsync([.. Record(Stdin, 1, "second"u8), .. Record(Stdin, 1, [])]);
-        var (stdout, _) = await connection.ReadResponseAsync(1);
-        Assert.EndsWith("\r\n\r\nfirst|second", Encoding.ASCII.GetString(stdout), StringComparison.Ordinal);
+        await connection.WebServer.SendAsync([.. Record(Stdin, 1, "second"u8), .. Record(Stdin, 1, [])]);
+        Assert.Equal("first|second", (await connection.WebServer.ReadResponseAsync(1)).BodyText);
     }
 
     [Fact]
@@ -61,15 +62,14 @@ public sealed class RequestLifecycleTests
         var held = new TaskCompletionSource<(long Written, Task Write)>(TaskCreationOptions.RunContinuationsAsynchronously);
         var output = new System.IO.Pipelines.PipeOptions(pauseWriterThreshold: 256 * 1024, resumeWriterThreshold: 128 * 1024);
         await using var connection = new InMemoryConnection(() => new Flooder(held), outputOptions: output);
-        await connection.SendAsync(Request(1, Environ("/flood"), []));
+        await connection.WebServer.SendAsync(Request(1, Environ("/flood"), []));
         var (written, write) = await held.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
         // Nobody reads the output: the handler is held near the pipe's threshold instead of buffering 100 MB, and
         // its write only goes on once the output is read.
         Assert.InRange(written, 1, 1024 * 1024);
         Assert.False(write.IsCompleted);
-        var (stdout, _) = await connection.ReadResponseAsync(1);
-        Assert.True(stdout.Length > 100_000_000);
+        Assert.True((await connection.WebServer.ReadResponseAsync(1)).Stdout.Length > 100_000_000);
         Assert.True(write.IsCompletedSuccessfully);
     }
 
@@ -77,12 +77,12 @@ public sealed class RequestLifecycleTests
     public async Task Sync_and_async_handlers_both_answer()
     {
         await using var sync = new InMemoryConnection(() => new SyncHello());
-        await sync.SendAsync(Request(1, Environ("/"), []));
-        Assert.Equal("Content-Type: text/html; charset=utf-8\r\n\r\nsync", Encoding.ASCII.GetString((await sync.ReadResponseAsync(1)).Stdout));
+        await sync.WebServer.SendAsync(Request(1, Environ("/"), []));
+        Assert.Equal("Content-Type: text/html; charset=utf-8\r\n\r\nsync", (await sync.WebServer.ReadResponseAsync(1)).Text);
 
         await using var async = new InMemoryConnection(() => new AsyncHello());
-        await async.SendAsync(Request(1, Environ("/"), []));
-        Assert.Equal("Content-Type: text/html; charset=utf-8\r\n\r\nasync", Encoding.ASCII.GetString((await async.ReadResponseAsync(1)).Stdout));
+        await async.WebServer.SendAsync(Request(1, Environ("/"), []));
+        Assert.Equal("Content-Type: text/html; charset=utf-8\r\n\r\nasync", (await async.WebServer.ReadResponseAsync(1)).Text);
     }
 
     [Theory]
@@ -93,14 +93,14 @@ public sealed class RequestLifecycleTests
         var done = new TaskCompletionSource();
         var logs = new CapturingLoggerFactory();
         await using var connection = new InMemoryConnection(() => new LateWriter(throws, done), new FastCgiServerOptions { LoggerFactory = logs });
-        await connection.SendAsync(Request(1, Environ("/late"), []));
-        var (stdout, end) = await connection.ReadResponseAsync(1);
-        Assert.Equal("Content-Type: text/plain\r\n\r\ndone", Encoding.ASCII.GetString(stdout));
-        Assert.Equal(new byte[8], end);
+        await connection.WebServer.SendAsync(Request(1, Environ("/late"), []));
+        var response = await connection.WebServer.ReadResponseAsync(1);
+        Assert.Equal("Content-Type: text/plain\r\n\r\ndone", response.Text);
+        Assert.Equal((0, 0), (response.AppStatus, response.ProtocolStatus));
 
         // FCGI_STDERR after END_REQUEST would belong to no request (or to the next one with the same id).
         await done.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Empty(connection.TakeAvailableRecords());
+        Assert.Empty(connection.WebServer.TakeAvailableRecords());
         Assert.Contains(logs.Lines, line => line.Contains("request 1 wrote to its error log after it ended", StringComparison.Ordinal)
             && line.Contains(throws ? "late failure" : "late message", StringComparison.Ordinal));
     }
@@ -113,15 +113,15 @@ public sealed class RequestLifecycleTests
         await using var connection = new InMemoryConnection(
             () => new Router(new WaitingHandler(started, seen), new FailingStreamer()),
             new FastCgiServerOptions { ThreadingLevel = ThreadingLevel.Multiplexed });
-        await connection.SendAsync(Request(2, Environ("/wait"), []));
+        await connection.WebServer.SendAsync(Request(2, Environ("/wait"), []));
         await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        await connection.SendAsync(Request(1, Environ("/fail"), []));
+        await connection.WebServer.SendAsync(Request(1, Environ("/fail"), []));
 
         // The connection ends though the web server keeps its side open: nginx then sees a failed response, not a
         // complete one; the other request on the connection is aborted as by a lost connection.
         await connection.Run.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(AbortReason.ConnectionLost, await seen.Task.WaitAsync(TimeSpan.FromSeconds(5)));
-        var records = connection.TakeAvailableRecords();
+        var records = connection.WebServer.TakeAvailableRecords();
         Assert.Equal(
             [(Stdout, 1, "Content-Type: application/octet-stream\r\n\r\n"), (Stdout, 1, "partial"), (Stderr, 1, "")],
             records.Select(r => (r.Type, (int)r.RequestId, r.Type == Stdout ? Encoding.ASCII.GetString(r.Content) : "")));

@@ -1,7 +1,8 @@
 using FastCgi.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
-using static FastCgi.Tests.Support.FcgiTestClient;
+using static FastCgi.Testing.CgiVariables;
+using static FastCgi.Testing.FcgiRecords;
 using FastCgi.Server;
 
 namespace FastCgi.Tests.Connection;
@@ -19,10 +20,10 @@ public sealed class TimeoutTests
     {
         var time = new FakeTimeProvider();
         await using var connection = new InMemoryConnection(() => new Hello(), Options(time));
-        await connection.SendAsync([.. Begin(1), .. Record(Params, 1, NameValues([new("REQUEST_METHOD", "GET")])), .. AskMaxConns]);
+        await connection.WebServer.SendAsync([.. Begin(1), .. Record(Params, 1, NameValues([new("REQUEST_METHOD", "GET")])), .. AskMaxConns]);
 
         // The answer to GET_VALUES comes after the read loop took BEGIN_REQUEST and the PARAMS record.
-        Assert.Equal(GetValuesResult, (await connection.ReadRecordAsync()).Type);
+        Assert.Equal(GetValuesResult, (await connection.WebServer.ReadRecordAsync())!.Type);
         time.Advance(TimeSpan.FromSeconds(29));
         Assert.False(connection.Run.IsCompleted);
 
@@ -35,13 +36,12 @@ public sealed class TimeoutTests
     {
         var time = new FakeTimeProvider();
         await using var connection = new InMemoryConnection(() => new Hello(), Options(time));
-        await connection.SendAsync(Request(1, Environ("/hello")));
-        await connection.ReadResponseAsync(1);
+        await connection.WebServer.SendAsync(Request(1, Environ("/hello")));
+        await connection.WebServer.ReadResponseAsync(1);
 
         time.Advance(TimeSpan.FromHours(1));
-        await connection.SendAsync(Request(2, Environ("/hello")));
-        var (stdout, _) = await connection.ReadResponseAsync(2);
-        Assert.EndsWith("hi", System.Text.Encoding.ASCII.GetString(stdout), StringComparison.Ordinal);
+        await connection.WebServer.SendAsync(Request(2, Environ("/hello")));
+        Assert.EndsWith("hi", (await connection.WebServer.ReadResponseAsync(2)).Text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -51,8 +51,8 @@ public sealed class TimeoutTests
         await using var connection = new InMemoryConnection(() => new Hello(), Options(time));
 
         // GET_VALUES is no request: once it is answered, the connection exists and its clock runs.
-        await connection.SendAsync(AskMaxConns);
-        await connection.ReadRecordAsync();
+        await connection.WebServer.SendAsync(AskMaxConns);
+        await connection.WebServer.ReadRecordAsync();
         time.Advance(TimeSpan.FromSeconds(31));
         await connection.Run.WaitAsync(TimeSpan.FromSeconds(10));
     }

@@ -1,5 +1,5 @@
 using FastCgi.Fuzz.Harnesses;
-using FastCgi.Tests.Support;
+using FastCgi.Testing;
 using Xunit;
 
 namespace FastCgi.Tests.Fuzz;

@@ -1,6 +1,6 @@
 using System.Buffers;
 using FastCgi.Protocol;
-using FastCgi.Tests.Support;
+using FastCgi.Testing;
 using Xunit;
 
 namespace FastCgi.Tests.Protocol;

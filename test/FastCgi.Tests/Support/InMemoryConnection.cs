@@ -1,19 +1,21 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using FastCgi.Server;
+using FastCgi.Testing;
+using Microsoft.Extensions.Time.Testing;
 using FastCgi.Protocol;
 
 namespace FastCgi.Tests.Support;
 
 /// <summary>
 /// One web server connection to a <see cref="FastCgiHost"/> over the in-memory transport, with handlers chosen by
-/// the test: the connection layer's own tier, below sockets, with the host's admission, timeouts and draining.
+/// the test, and the <see cref="FakeWebServer"/> on the web server's end: the in-memory tier's only view of how a
+/// connection is built. The host's clock is a fake one unless the options bring their own, so timeouts pass when the
+/// test advances it (<see cref="AdvanceTime"/>).
 /// </summary>
 internal sealed class InMemoryConnection : IAsyncDisposable
 {
     private readonly InMemoryTransportConnection _transport;
-    private readonly FastCgiHost _host;
-    private readonly Task _hostRun;
+    private readonly Shared _shared;
 
     public InMemoryConnection(Func<Handler> responder, FastCgiServerOptions? options = null, PipeOptions? outputOptions = null)
         : this(new Dictionary<Role, Func<Handler>> { [Role.Responder] = responder }, options, outputOptions)
@@ -21,13 +23,20 @@ internal sealed class InMemoryConnection : IAsyncDisposable
     }
 
     public InMemoryConnection(IReadOnlyDictionary<Role, Func<Handler>> handlers, FastCgiServerOptions? options = null, PipeOptions? outputOptions = null)
+        : this(new Shared(handlers, options ?? new FastCgiServerOptions()), outputOptions)
     {
-        options = (options ?? new FastCgiServerOptions()) with { HandleSignals = false };
-        var listener = new InMemoryListener();
-        _host = new FastCgiHost(new HandlerApplication(handlers, options.RequestType, options.RequestLimits), options);
-        _hostRun = _host.RunAsync(listener, CancellationToken.None);
-        _transport = listener.Connect(outputOptions);
     }
+
+    private InMemoryConnection(Shared shared, PipeOptions? outputOptions)
+    {
+        _shared = shared;
+        shared.Connections++;
+        _transport = shared.Listener.Connect(outputOptions);
+        WebServer = new FakeWebServer(_transport.FromApp, _transport.ToApp);
+    }
+
+    /// <summary>The web server's end.</summary>
+    public FakeWebServer WebServer { get; }
 
     /// <summary>Completes when the host closed the connection.</summary>
     public Task Run => _transport.Closed;
@@ -35,140 +44,47 @@ internal sealed class InMemoryConnection : IAsyncDisposable
     /// <summary>Whether the host reset the connection.</summary>
     public bool WasReset => _transport.WasReset;
 
-    public async Task SendAsync(byte[] bytes)
-    {
-        await _transport.ToApp.WriteAsync(bytes);
-    }
+    /// <summary>The host serving this connection and those made with <see cref="ConnectAnother"/>.</summary>
+    public FastCgiHost Host => _shared.Host;
 
-    /// <summary>The web server goes away: the application's input ends.</summary>
-    public Task CloseInputAsync() => _transport.ToApp.CompleteAsync().AsTask();
+    /// <summary>Another web server connection to the same host (its limits and counters are shared).</summary>
+    public InMemoryConnection ConnectAnother(PipeOptions? outputOptions = null) => new(_shared, outputOptions);
 
-    /// <summary>Reads until END_REQUEST of <paramref name="requestId"/>; returns the STDOUT bytes and END_REQUEST body.</summary>
-    public async Task<(byte[] Stdout, byte[] EndRequest)> ReadResponseAsync(ushort requestId)
-    {
-        var stdout = new MemoryStream();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        var reader = _transport.FromApp;
-        while (true)
-        {
-            var result = await reader.ReadAsync(timeout.Token);
-            var buffer = result.Buffer;
-            while (TryTakeRecord(ref buffer, out var type, out var id, out var content))
-            {
-                if (id == requestId && type == FcgiTestClient.Stdout)
-                {
-                    stdout.Write(content);
-                }
-                else if (id == requestId && type == FcgiTestClient.EndRequest)
-                {
-                    reader.AdvanceTo(buffer.Start);
-                    return (stdout.ToArray(), content);
-                }
-            }
-
-            if (result.IsCompleted)
-            {
-                throw new EndOfStreamException("The connection's output ended before END_REQUEST.");
-            }
-
-            reader.AdvanceTo(buffer.Start, buffer.End);
-        }
-    }
-
-    /// <summary>Reads the next whole record of the output.</summary>
-    public async Task<(byte Type, ushort RequestId, byte[] Content)> ReadRecordAsync()
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        var reader = _transport.FromApp;
-        while (true)
-        {
-            var result = await reader.ReadAsync(timeout.Token);
-            var buffer = result.Buffer;
-            if (TryTakeRecord(ref buffer, out var type, out var id, out var content))
-            {
-                reader.AdvanceTo(buffer.Start);
-                return (type, id, content);
-            }
-
-            if (result.IsCompleted)
-            {
-                throw new EndOfStreamException("The connection's output ended.");
-            }
-
-            reader.AdvanceTo(buffer.Start, buffer.End);
-        }
-    }
-
-    /// <summary>The whole records of the output available now, without waiting.</summary>
-    public List<(byte Type, ushort RequestId, byte[] Content)> TakeAvailableRecords()
-    {
-        var records = new List<(byte, ushort, byte[])>();
-        var reader = _transport.FromApp;
-        if (!reader.TryRead(out var result))
-        {
-            return records;
-        }
-
-        var buffer = result.Buffer;
-        while (TryTakeRecord(ref buffer, out var type, out var id, out var content))
-        {
-            records.Add((type, id, content));
-        }
-
-        reader.AdvanceTo(buffer.Start, buffer.End);
-        return records;
-    }
-
-    /// <summary>Reads whatever output is available now, without waiting; returns its length.</summary>
-    public long DrainAvailable()
-    {
-        long total = 0;
-        var reader = _transport.FromApp;
-        while (reader.TryRead(out var result))
-        {
-            total += result.Buffer.Length;
-            reader.AdvanceTo(result.Buffer.End);
-            if (result.Buffer.IsEmpty || result.IsCompleted)
-            {
-                break;
-            }
-        }
-
-        return total;
-    }
+    /// <summary>Lets <paramref name="time"/> pass on the host's clock (its input, write and shutdown timeouts).</summary>
+    public void AdvanceTime(TimeSpan time) => (_shared.Time as FakeTimeProvider ?? throw new InvalidOperationException("The options brought their own clock.")).Advance(time);
 
     public async ValueTask DisposeAsync()
     {
-        await _transport.ToApp.CompleteAsync();
+        // The web server goes away in both directions: the input ends and what the application still writes is lost.
+        await WebServer.CloseAsync();
+        await WebServer.DisposeAsync();
         await Run.WaitAsync(TimeSpan.FromSeconds(10));
-        await _host.DisposeAsync();
-        await _hostRun.WaitAsync(TimeSpan.FromSeconds(10));
-        await _transport.FromApp.CompleteAsync();
+        if (--_shared.Connections == 0)
+        {
+            await _shared.Host.DisposeAsync();
+            await _shared.HostRun.WaitAsync(TimeSpan.FromSeconds(10));
+        }
     }
 
-    private static bool TryTakeRecord(ref ReadOnlySequence<byte> buffer, out byte type, out ushort id, out byte[] content)
+    /// <summary>The host and listener the connections to one server share.</summary>
+    private sealed class Shared
     {
-        type = 0;
-        id = 0;
-        content = [];
-        if (buffer.Length < 8)
+        public Shared(IReadOnlyDictionary<Role, Func<Handler>> handlers, FastCgiServerOptions options)
         {
-            return false;
+            Time = options.TimeProvider == TimeProvider.System ? new FakeTimeProvider() : options.TimeProvider;
+            options = options with { HandleSignals = false, TimeProvider = Time };
+            Host = new FastCgiHost(new HandlerApplication(handlers, options.RequestType, options.RequestLimits), options);
+            HostRun = Host.RunAsync(Listener, CancellationToken.None);
         }
 
-        Span<byte> header = stackalloc byte[8];
-        buffer.Slice(0, 8).CopyTo(header);
-        var length = (header[4] << 8) | header[5];
-        var total = 8 + length + header[6];
-        if (buffer.Length < total)
-        {
-            return false;
-        }
+        public InMemoryListener Listener { get; } = new();
 
-        type = header[1];
-        id = (ushort)((header[2] << 8) | header[3]);
-        content = buffer.Slice(8, length).ToArray();
-        buffer = buffer.Slice(total);
-        return true;
+        public FastCgiHost Host { get; }
+
+        public Task HostRun { get; }
+
+        public TimeProvider Time { get; }
+
+        public int Connections { get; set; }
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Threading.Channels;
@@ -39,16 +40,26 @@ internal sealed class InMemoryListener : ITransportListener
     }
 }
 
-/// <summary>One in-memory connection: the application's ends of the pipes, and the web server's.</summary>
+/// <summary>
+/// One in-memory connection: the application's ends of the pipes, and the web server's. What the application writes
+/// is carried to the web server's end, and consumed only once the web server took it, so that the application's own
+/// output pipe fills up and holds its writes back as a socket's send buffer would. Aborting it is closing a socket:
+/// the application's input ends with an error, the web server reads the end of the connection, and what the
+/// application writes from then on is lost.
+/// </summary>
 internal sealed class InMemoryTransportConnection : ITransportConnection
 {
     private readonly Pipe _toApp = new(new PipeOptions(useSynchronizationContext: false));
     private readonly Pipe _fromApp;
+    private readonly Pipe _toWebServer = new(new PipeOptions(useSynchronizationContext: false));
+    private readonly CancellationTokenSource _aborted = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task _carried;
 
     public InMemoryTransportConnection(PipeOptions outputOptions)
     {
         _fromApp = new Pipe(outputOptions);
+        _carried = CarryAsync(_fromApp.Reader, _toWebServer.Writer, _aborted.Token);
     }
 
     public PipeReader Input => _toApp.Reader;
@@ -63,7 +74,7 @@ internal sealed class InMemoryTransportConnection : ITransportConnection
     public PipeWriter ToApp => _toApp.Writer;
 
     /// <summary>The web server's side: what it receives.</summary>
-    public PipeReader FromApp => _fromApp.Reader;
+    public PipeReader FromApp => _toWebServer.Reader;
 
     /// <summary>Completes when the host closed the connection.</summary>
     public Task Closed => _closed.Task;
@@ -71,7 +82,11 @@ internal sealed class InMemoryTransportConnection : ITransportConnection
     /// <summary>Whether the host reset the connection (a response failed half-way without FCGI_KEEP_CONN).</summary>
     public bool WasReset { get; private set; }
 
-    public void Abort() => _toApp.Writer.Complete(new IOException("aborted"));
+    public void Abort()
+    {
+        _toApp.Writer.Complete(new IOException("aborted"));
+        _aborted.Cancel();
+    }
 
     public void Reset()
     {
@@ -84,6 +99,37 @@ internal sealed class InMemoryTransportConnection : ITransportConnection
     public async ValueTask DisposeAsync()
     {
         await _fromApp.Writer.CompleteAsync();
+        await _carried;
+        _aborted.Dispose();
         _closed.TrySetResult();
+    }
+
+    private static async Task CarryAsync(PipeReader from, PipeWriter to, CancellationToken aborted)
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await from.ReadAsync(aborted);
+                foreach (var segment in result.Buffer)
+                {
+                    to.Write(segment.Span);
+                }
+
+                var flushed = await to.FlushAsync(aborted);
+                from.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || flushed.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Aborted: the connection ends here for the web server.
+        }
+
+        await from.CompleteAsync();
+        await to.CompleteAsync();
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using FastCgi.Testing;
 using FastCgi.Connection;
 
 namespace FastCgi.Tests.Support;
@@ -20,25 +21,13 @@ public sealed class RecordingRequest : Request
     /// <summary>Creates a request; the abort token is live, as under a transport that can see aborts.</summary>
     public RecordingRequest(IReadOnlyDictionary<string, string>? environ = null, byte[]? body = null)
     {
-        Environ = environ ?? new Dictionary<string, string>(StringComparer.Ordinal) { ["REQUEST_METHOD"] = "GET" };
+        Environ = environ ?? CgiVariables.Bare();
         Body = new MemoryStream(body ?? [], writable: false);
         EnableAbortToken();
     }
 
     /// <inheritdoc />
     public override IReadOnlyDictionary<string, string> Environ { get; }
-
-    /// <summary>A GET request's environ plus <paramref name="variables"/> (name, value) pairs.</summary>
-    public static Dictionary<string, string> Env(params (string Name, string Value)[] variables)
-    {
-        var environ = new Dictionary<string, string>(StringComparer.Ordinal) { ["REQUEST_METHOD"] = "GET" };
-        foreach (var (name, value) in variables)
-        {
-            environ[name] = value;
-        }
-
-        return environ;
-    }
 
     /// <inheritdoc />
     public override Stream Body { get; }
