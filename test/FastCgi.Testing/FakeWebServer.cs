@@ -20,8 +20,15 @@ public sealed class FakeWebServer : FcgiPeer
         _toApplication = toApplication;
     }
 
-    /// <summary>Sends <paramref name="bytes"/> in one write.</summary>
-    public override async Task SendAsync(byte[] bytes) => await _toApplication.WriteAsync(bytes);
+    /// <summary>
+    /// Sends <paramref name="bytes"/> in one write; an application that stops reading fails the test after
+    /// <see cref="FcgiPeer.Timeout"/> instead of holding it forever.
+    /// </summary>
+    public override async Task SendAsync(byte[] bytes)
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await _toApplication.WriteAsync(bytes, cancel.Token);
+    }
 
     /// <summary>Sends <paramref name="bytes"/> as separate writes, cut at each of the ascending offsets <paramref name="cuts"/>.</summary>
     public async Task SendSplitAsync(byte[] bytes, params int[] cuts)
