@@ -132,8 +132,13 @@ internal sealed class LoadGenerator
         return stats;
     }
 
-    private bool MaySend(long now)
+    /// <summary>
+    /// Whether a request may be sent now, and whether it is measured: decided here, once, so that a request the
+    /// warm-up sent is never counted as completed in the measured phase however the two phases race.
+    /// </summary>
+    private bool MaySend(long now, out bool measured)
     {
+        measured = false;
         if (now >= Volatile.Read(ref _stopSendingAt))
         {
             return false;
@@ -150,15 +155,15 @@ internal sealed class LoadGenerator
         }
 
         Interlocked.Increment(ref _sent);
+        measured = true;
         return true;
     }
-
-    private bool Measured(long sentAt) => sentAt >= Volatile.Read(ref _measureFrom);
 
     private async Task WorkerAsync(WorkerStats stats, CancellationToken cancellationToken)
     {
         var inFlight = _settings.InFlight;
         var sentAt = new long[inFlight + 1];
+        var measured = new bool[inFlight + 1];
         var busy = new bool[inFlight + 1];
         var bodies = _settings.ExpectedBody is null ? null : Enumerable.Range(0, inFlight + 1).Select(_ => new ArrayBufferWriter<byte>()).ToArray();
         var buffer = new byte[256 * 1024];
@@ -168,7 +173,7 @@ internal sealed class LoadGenerator
             // One connection: kept for the whole run with FCGI_KEEP_CONN, else one per request.
             Socket socket;
             var now = Stopwatch.GetTimestamp();
-            if (!MaySend(now))
+            if (!MaySend(now, out var firstMeasured))
             {
                 return;
             }
@@ -179,7 +184,7 @@ internal sealed class LoadGenerator
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException)
             {
-                if (Measured(now))
+                if (firstMeasured)
                 {
                     Failed(stats, e is SocketException s ? "connect: " + s.SocketErrorCode : "timeout");
                 }
@@ -200,13 +205,15 @@ internal sealed class LoadGenerator
                 now = Stopwatch.GetTimestamp();
                 for (var id = 1; id <= inFlight; id++)
                 {
-                    if (id > 1 && !MaySend(now))
+                    var measuredHere = firstMeasured;
+                    if (id > 1 && !MaySend(now, out measuredHere))
                     {
                         break;
                     }
 
                     send.Write(_requests[id]);
                     sentAt[id] = now;
+                    measured[id] = measuredHere;
                     busy[id] = true;
                     bodies?[id].ResetWrittenCount();
                     outstanding++;
@@ -261,7 +268,7 @@ internal sealed class LoadGenerator
                             busy[id] = false;
                             outstanding--;
                             var endBody = EndRequestBody.ReadFrom(buffer.AsSpan(contentOffset, EndRequestBody.Length));
-                            if (Measured(sentAt[id]))
+                            if (measured[id])
                             {
                                 var problem = endBody.ProtocolStatus != ProtocolStatus.RequestComplete ? RecordTrace.StatusName(endBody.ProtocolStatus)
                                     : bodies is not null && !BodyMatches(bodies[id].WrittenSpan) ? "unexpected body"
@@ -280,10 +287,11 @@ internal sealed class LoadGenerator
                                 }
                             }
 
-                            if (_settings.KeepConnection && MaySend(now))
+                            if (_settings.KeepConnection && MaySend(now, out var measuredNext))
                             {
                                 send.Write(_requests[id]);
                                 sentAt[id] = now;
+                                measured[id] = measuredNext;
                                 busy[id] = true;
                                 bodies?[id].ResetWrittenCount();
                                 outstanding++;
@@ -319,7 +327,7 @@ internal sealed class LoadGenerator
                     if (busy[id])
                     {
                         busy[id] = false;
-                        if (Measured(sentAt[id]))
+                        if (measured[id])
                         {
                             Failed(stats, lost);
                         }
