@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using BenchmarkDotNet.Attributes;
+using FastCgi.Cgi;
 using FastCgi.Connection;
 using FastCgi.Protocol;
 

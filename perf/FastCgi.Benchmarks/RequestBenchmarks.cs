@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using FastCgi.Cgi;
 using FastCgi.Testing;
 
 namespace FastCgi.Benchmarks;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using FastCgi;
+using FastCgi.Cgi;
 using FastCgi.Connection;
 
 namespace Echo;

@@ -1,4 +1,5 @@
 using System.Text;
+using FastCgi.Cgi;
 using FastCgi.Cgi.Forms;
 using FastCgi.Testing;
 

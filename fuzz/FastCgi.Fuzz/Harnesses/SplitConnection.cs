@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
+using FastCgi.Cgi;
 using FastCgi.Connection;
-using FastCgi.Testing;
 using FastCgi.Protocol;
 using FastCgi.Server;
+using FastCgi.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastCgi.Fuzz.Harnesses;

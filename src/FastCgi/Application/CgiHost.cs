@@ -1,3 +1,4 @@
+
 namespace FastCgi;
 
 /// <summary>

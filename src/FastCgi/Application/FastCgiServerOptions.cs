@@ -1,4 +1,5 @@
 using System.Globalization;
+using FastCgi.Cgi;
 
 namespace FastCgi;
 

@@ -1,8 +1,7 @@
 using System.Buffers;
 using System.Text;
-using FastCgi.Cgi;
 
-namespace FastCgi;
+namespace FastCgi.Cgi;
 
 /// <summary>jonpy's helpers: <c>html_encode</c>, <c>url_encode</c>, <c>url_decode</c>.</summary>
 public static class HttpEncoding

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
+using FastCgi.Cgi;
 using FastCgi.Cgi.Output;
 
 namespace FastCgi;

@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using System.Text;
+using FastCgi.Cgi;
 using FastCgi.Cgi.Cookies;
 using FastCgi.Cgi.Forms;
 using FastCgi.Cgi.Output;

@@ -1,4 +1,4 @@
-namespace FastCgi;
+namespace FastCgi.Cgi;
 
 /// <summary>
 /// Limits on what a request's form, body and cookies may make the library hold. A request over a limit is

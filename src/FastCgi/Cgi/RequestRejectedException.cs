@@ -1,4 +1,4 @@
-namespace FastCgi;
+namespace FastCgi.Cgi;
 
 /// <summary>
 /// The request itself is at fault (a form over a limit, a malformed body): the client gets

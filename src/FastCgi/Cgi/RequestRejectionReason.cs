@@ -1,4 +1,4 @@
-namespace FastCgi;
+namespace FastCgi.Cgi;
 
 /// <summary>
 /// Why the library rejected a request (<see cref="RequestRejectedException.Reason"/>): a limit of

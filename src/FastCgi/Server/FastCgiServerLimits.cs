@@ -117,8 +117,9 @@ public sealed record FastCgiServerLimits
     } = 256 * 1024;
 
     /// <summary>
-    /// Largest request body (STDIN) of one request, in bytes. Past it the handler's next body read throws a
-    /// <see cref="RequestRejectedException"/> (413). The body streams, so this bounds time, not memory.
+    /// Largest request body (STDIN) of one request, in bytes. Past it the application's next body read throws a
+    /// <see cref="RequestBodyTooLargeException"/> (a handler's request answers 413). The body streams, so this
+    /// bounds time, not memory.
     /// Default 2 GiB.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>

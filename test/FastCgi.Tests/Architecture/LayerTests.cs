@@ -23,7 +23,7 @@ public sealed class LayerTests
         { "FastCgi.Protocol", ["FastCgi.Connection", "FastCgi.Server", "FastCgi.Cgi", .. ApplicationModel] },
         { "FastCgi.Connection", ["FastCgi.Server", "FastCgi.Cgi", .. ApplicationModel] },
         { "FastCgi.Server", ["FastCgi.Cgi", .. ApplicationModel] },
-        { "FastCgi.Cgi", ["FastCgi.Protocol", "FastCgi.Connection", "FastCgi.Server"] },
+        { "FastCgi.Cgi", ["FastCgi.Protocol", "FastCgi.Connection", "FastCgi.Server", .. ApplicationModel] },
     };
 
     [Theory]

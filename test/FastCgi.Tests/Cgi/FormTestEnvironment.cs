@@ -1,7 +1,8 @@
 using System.Text;
+using FastCgi.Cgi;
 using FastCgi.Cgi.Forms;
-using Xunit;
 using FastCgi.Testing;
+using Xunit;
 
 namespace FastCgi.Tests.Cgi;
 

@@ -1,6 +1,7 @@
+using FastCgi.Cgi;
+using FastCgi.Connection;
 using FastCgi.Tests.Support;
 using Xunit;
-using FastCgi.Connection;
 
 namespace FastCgi.Tests.Cgi;
 

@@ -1,4 +1,5 @@
 using System.Text;
+using FastCgi.Cgi;
 using Xunit;
 
 namespace FastCgi.Tests.Cgi;

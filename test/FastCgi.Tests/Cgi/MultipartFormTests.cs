@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text;
+using FastCgi.Cgi;
 using Xunit;
 using static FastCgi.Tests.Cgi.FormTestEnvironment;
 using FastCgi.Testing;

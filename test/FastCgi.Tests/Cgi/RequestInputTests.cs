@@ -1,7 +1,8 @@
 using System.Text;
+using FastCgi.Cgi;
+using FastCgi.Testing;
 using FastCgi.Tests.Support;
 using Xunit;
-using FastCgi.Testing;
 
 namespace FastCgi.Tests.Cgi;
 

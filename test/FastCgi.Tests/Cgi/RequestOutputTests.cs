@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.Text;
+using FastCgi.Cgi;
+using FastCgi.Connection;
 using FastCgi.Tests.Support;
 using Xunit;
-using FastCgi.Connection;
 
 namespace FastCgi.Tests.Cgi;
 

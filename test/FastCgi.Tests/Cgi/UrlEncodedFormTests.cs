@@ -1,4 +1,5 @@
 using System.Text;
+using FastCgi.Cgi;
 using Xunit;
 using static FastCgi.Tests.Cgi.FormTestEnvironment;
 using FastCgi.Testing;

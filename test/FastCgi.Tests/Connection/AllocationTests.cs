@@ -1,11 +1,12 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using FastCgi.Cgi;
 using FastCgi.Connection;
-using FastCgi.Testing;
-using FastCgi.Tests.Support;
-using FastCgi.Tests.Cgi;
-using Xunit;
 using FastCgi.Protocol;
+using FastCgi.Testing;
+using FastCgi.Tests.Cgi;
+using FastCgi.Tests.Support;
+using Xunit;
 
 namespace FastCgi.Tests.Connection;
 

@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Text;
+using FastCgi.Cgi;
+using FastCgi.Server;
 using FastCgi.Testing;
 using FastCgi.Tests.Support;
 using Xunit;
-using FastCgi.Server;
 using static FastCgi.Testing.CgiVariables;
 using static FastCgi.Testing.FcgiRecords;
 

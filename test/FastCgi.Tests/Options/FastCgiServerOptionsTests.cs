@@ -1,3 +1,4 @@
+using FastCgi.Cgi;
 using FastCgi.Server;
 using Xunit;
 

@@ -1,3 +1,4 @@
+using FastCgi.Cgi;
 using Xunit;
 
 namespace FastCgi.Tests.Options;

@@ -1,8 +1,8 @@
 using System.IO.Pipelines;
+using FastCgi.Protocol;
 using FastCgi.Server;
 using FastCgi.Testing;
 using Microsoft.Extensions.Time.Testing;
-using FastCgi.Protocol;
 
 namespace FastCgi.Tests.Support;
 

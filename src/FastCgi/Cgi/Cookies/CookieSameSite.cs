@@ -1,4 +1,4 @@
-namespace FastCgi;
+namespace FastCgi.Cgi;
 
 /// <summary>The <c>SameSite</c> attribute of a cookie set with <see cref="Request.SetCookie"/>.</summary>
 public enum CookieSameSite

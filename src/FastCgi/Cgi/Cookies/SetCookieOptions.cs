@@ -1,4 +1,4 @@
-namespace FastCgi;
+namespace FastCgi.Cgi;
 
 /// <summary>
 /// The attributes of a cookie set with <see cref="Request.SetCookie"/> (RFC 6265 section 4.1). Values that would

@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Diagnostics.CodeAnalysis;
 
-namespace FastCgi;
+namespace FastCgi.Cgi;
 
 /// <summary>
 /// The parsed form (<see cref="Request.Params"/>): the query string plus a URL-encoded or multipart body.

@@ -1,4 +1,4 @@
-namespace FastCgi;
+namespace FastCgi.Cgi;
 
 /// <summary>
 /// One part of a <c>multipart/form-data</c> body: its headers, its file name, and its body, which is held in

@@ -1,4 +1,4 @@
-namespace FastCgi;
+namespace FastCgi.Cgi;
 
 /// <summary>What a <see cref="FormValue"/> holds.</summary>
 public enum FormValueKind

@@ -1,4 +1,4 @@
-namespace FastCgi.Cgi.Output;
+namespace FastCgi;
 
 /// <summary>The <see cref="Request.OutputStream"/> view: writes and flushes go to the request.</summary>
 internal sealed class RequestOutputStream(Request request) : Stream
