@@ -40,10 +40,12 @@ internal sealed partial class FastCgiHttpServer : IServer
     public Task StartAsync<TContext>(IHttpApplication<TContext> application, CancellationToken cancellationToken)
         where TContext : notnull
     {
-        var settings = new ServerSettings(_options.MaxRequestBodySize, _options.UseRemoteUser, _options.AuthorizerPath);
-        if (_mode == FastCgiStartMode.Cgi)
+        var cgi = _mode == FastCgiStartMode.Cgi;
+        var settings = new ServerSettings(_options.MaxRequestBodySize, _options.UseRemoteUser, _options.AuthorizerPath, cgi);
+        if (cgi)
         {
-            _running = RunCgiAsync(application, settings);
+            // A CGI program is always a Responder (RFC 3875).
+            _running = RunCgiAsync(new HttpApplicationAdapter<TContext>(application, settings, FastCgiRoles.Responder, _logger));
             return Task.CompletedTask;
         }
 
@@ -83,14 +85,13 @@ internal sealed partial class FastCgiHttpServer : IServer
         _lifetime.StopApplication();
     }
 
-    private async Task RunCgiAsync<TContext>(IHttpApplication<TContext> application, ServerSettings settings)
-        where TContext : notnull
+    private async Task RunCgiAsync(IFastCgiApplication application)
     {
         // Let StartAsync return first: the host finishes starting before the request runs.
         await Task.Yield();
         try
         {
-            Environment.ExitCode = await CgiRunner.RunAsync(application, settings, _logger, _stopping.Token).ConfigureAwait(false);
+            Environment.ExitCode = await CgiHost.RunAsync(application, _options.ToHostOptions(_loggers), _stopping.Token).ConfigureAwait(false);
         }
         catch (Exception exception)
         {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections;
 using System.Globalization;
 using System.IO.Pipelines;
@@ -13,7 +12,7 @@ using Microsoft.AspNetCore.WebUtilities;
 namespace FastCgi.AspNetCore;
 
 /// <summary>What the server holds for all requests: the options each request's features read.</summary>
-internal sealed record ServerSettings(long? MaxRequestBodySize, bool UseRemoteUser, string? AuthorizerPath)
+internal sealed record ServerSettings(long? MaxRequestBodySize, bool UseRemoteUser, string? AuthorizerPath, bool IsCgi)
 {
     /// <summary>Makes request ids unique across processes behind one web server, as Kestrel's connection ids are.</summary>
     public string TracePrefix { get; } = "FCGI" + Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next()));
@@ -49,7 +48,7 @@ internal sealed class RequestFeatures :
 
     private readonly ServerSettings _settings;
     private readonly CancellationToken _transportAborted;
-    private readonly FastCgiRequestContext? _context;
+    private readonly FastCgiRequestContext _context;
     private readonly PipeReader _data;
     private Dictionary<Type, object?>? _replaced;
     private int _revision;
@@ -79,18 +78,18 @@ internal sealed class RequestFeatures :
         IReadOnlyDictionary<string, string> environ,
         PipeReader body,
         PipeWriter output,
-        FastCgiRequestContext? context,
+        FastCgiRequestContext context,
         CancellationToken aborted)
     {
         _settings = settings;
         _context = context;
         _transportAborted = aborted;
-        _data = context?.Data ?? PipeReader.Create(ReadOnlySequence<byte>.Empty);
+        _data = context.Data;
         Params = environ;
         Output = output;
         RequestBodyPipe = body;
         _maxRequestBodySize = settings.MaxRequestBodySize;
-        Role = context?.Role ?? Role.Responder;
+        Role = context.Role;
         Method = environ.GetValueOrDefault("REQUEST_METHOD") is { Length: > 0 } method ? method : HttpMethods.Get;
         Protocol = environ.GetValueOrDefault("SERVER_PROTOCOL") is { Length: > 0 } protocol ? protocol : "HTTP/1.1";
         Scheme = CgiRequestMapping.Scheme(environ);
@@ -397,13 +396,13 @@ internal sealed class RequestFeatures :
 
     public Role Role { get; }
 
-    public bool IsCgi => _context is null;
+    public bool IsCgi => _settings.IsCgi;
 
-    public int RequestId => _context?.RequestId ?? 0;
+    public int RequestId => IsCgi ? 0 : _context.RequestId;
 
     public IReadOnlyDictionary<string, string> Params { get; }
 
-    public ReadOnlyMemory<byte> RawParams => _context?.RawParams ?? ReadOnlyMemory<byte>.Empty;
+    public ReadOnlyMemory<byte> RawParams => IsCgi ? ReadOnlyMemory<byte>.Empty : _context.RawParams;
 
     public PipeReader Data => _data;
 

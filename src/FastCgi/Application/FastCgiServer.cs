@@ -6,14 +6,16 @@ namespace FastCgi;
 /// The FastCGI application's main loop (jonpy's <c>fcgi.Server</c>): runs a new handler for each request, by role,
 /// on a <see cref="FastCgiHost"/>. When the program was not started as a FastCGI application (fd 0 is not a
 /// listening socket and no <see cref="FastCgiHostOptions.Listen"/> address is given) it serves the one request of a
-/// plain CGI run instead, so the same program works under both.
+/// plain CGI run instead (<see cref="CgiHost"/>), so the same program works under both; the process exit code
+/// (<see cref="Environment.ExitCode"/>) is then the request's <see cref="FastCgiRequest.AppStatus"/>, or 1 when its
+/// response was broken off.
 /// </summary>
 /// <example>
 /// <code>new FastCgiServer(() => new Hello()).Run();</code>
 /// </example>
 public sealed class FastCgiServer : IAsyncDisposable
 {
-    private readonly IReadOnlyDictionary<Role, Func<Handler>> _handlers;
+    private readonly HandlerApplication _application;
     private readonly FastCgiHost _host;
 
     /// <summary>A server with a handler factory per role (jonpy's <c>handler_types</c>).</summary>
@@ -22,9 +24,9 @@ public sealed class FastCgiServer : IAsyncDisposable
     public FastCgiServer(IReadOnlyDictionary<Role, Func<Handler>> handlers, FastCgiServerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(handlers);
-        _handlers = new Dictionary<Role, Func<Handler>>(handlers);
         Options = options ?? new FastCgiServerOptions();
-        _host = new FastCgiHost(new HandlerApplication(_handlers, Options.RequestType, Options.RequestLimits), Options);
+        _application = new HandlerApplication(new Dictionary<Role, Func<Handler>>(handlers), Options.RequestType, Options.RequestLimits);
+        _host = new FastCgiHost(_application, Options);
     }
 
     /// <summary>A server for the Responder role, the usual one.</summary>
@@ -48,7 +50,8 @@ public sealed class FastCgiServer : IAsyncDisposable
         var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode);
         if (listener is null)
         {
-            await CgiHost.RunAsync(_handlers, Options).ConfigureAwait(false);
+            // The exit code tells the web server whether the response is complete (RFC 3875 has no other way).
+            Environment.ExitCode = await CgiHost.RunAsync(_application, Options, cancellationToken).ConfigureAwait(false);
             return;
         }
 

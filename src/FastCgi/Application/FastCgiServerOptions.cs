@@ -12,8 +12,8 @@ namespace FastCgi;
 public sealed record FastCgiServerOptions : FastCgiHostOptions
 {
     /// <summary>
-    /// jonpy's <c>request_type</c>: the request classes that serve each request under FastCGI and under the CGI
-    /// fallback. Default <see cref="FastCgi.RequestType.Default"/>; <see cref="FastCgi.RequestType.GZip"/>
+    /// jonpy's <c>request_type</c>: the request class that serves each request, under FastCGI and under the CGI
+    /// fallback alike. Default <see cref="FastCgi.RequestType.Default"/>; <see cref="FastCgi.RequestType.GZip"/>
     /// (<c>--gzip</c>) compresses responses.
     /// </summary>
     public RequestType RequestType { get; init; } = RequestType.Default;

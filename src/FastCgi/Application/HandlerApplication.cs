@@ -15,7 +15,7 @@ internal sealed class HandlerApplication(IReadOnlyDictionary<Role, Func<Handler>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ProcessRequestAsync(FastCgiRequestContext request)
     {
-        using var served = requestType.FastCgi(request);
+        using var served = requestType.Create(request);
         served.Limits = limits;
         // A server's other requests must not wait for a synchronous handler that blocks (HandlerThreads).
         served.ProcessOnHandlerThread = true;
