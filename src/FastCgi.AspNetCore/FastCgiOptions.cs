@@ -120,22 +120,11 @@ public sealed class FastCgiOptions
         Positive(errors, nameof(MaxConcurrentRequests), MaxConcurrentRequests);
         Positive(errors, nameof(MaxRequestsPerConnection), MaxRequestsPerConnection);
         Positive(errors, nameof(MaxParamsBytes), MaxParamsBytes);
-        if (MaxRequests is < 0)
-        {
-            errors.Add($"FastCgi:MaxRequests {MaxRequests} is negative (0 means no limit).");
-        }
-
-        if (MaxRequestBodySize is < 0)
-        {
-            errors.Add($"FastCgi:MaxRequestBodySize {MaxRequestBodySize} is negative (leave it unset for no limit).");
-        }
-
+        NotNegative(errors, nameof(MaxRequests), MaxRequests, " (0 means no limit)");
+        NotNegative(errors, nameof(MaxRequestBodySize), MaxRequestBodySize, " (leave it unset for no limit)");
         Positive(errors, nameof(InputTimeout), InputTimeout);
         Positive(errors, nameof(WriteTimeout), WriteTimeout);
-        if (ShutdownTimeout < TimeSpan.Zero)
-        {
-            errors.Add($"FastCgi:ShutdownTimeout {ShutdownTimeout} is negative.");
-        }
+        NotNegative(errors, nameof(ShutdownTimeout), ShutdownTimeout, "");
 
         return errors;
     }
@@ -177,6 +166,15 @@ public sealed class FastCgiOptions
         if (value is { } v && v.CompareTo(default) <= 0)
         {
             errors.Add($"FastCgi:{name} {v} must be greater than zero.");
+        }
+    }
+
+    private static void NotNegative<T>(List<string> errors, string name, T? value, string note)
+        where T : struct, IComparable<T>
+    {
+        if (value is { } v && v.CompareTo(default) < 0)
+        {
+            errors.Add($"FastCgi:{name} {v} is negative{note}.");
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using FastCgi.Cgi;
+using FastCgi.Validation;
 
 namespace FastCgi;
 
@@ -23,11 +24,7 @@ public sealed record FastCgiServerOptions : FastCgiHostOptions
     public RequestLimits RequestLimits
     {
         get;
-        init
-        {
-            ArgumentNullException.ThrowIfNull(value, nameof(RequestLimits));
-            field = value;
-        }
+        init => field = OptionValidation.NotNull(value, nameof(RequestLimits));
     } = RequestLimits.Default;
 
     /// <summary>

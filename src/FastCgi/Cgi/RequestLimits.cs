@@ -1,3 +1,5 @@
+using FastCgi.Validation;
+
 namespace FastCgi.Cgi;
 
 /// <summary>
@@ -15,11 +17,7 @@ public sealed record RequestLimits
     public int MaxFormFields
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxFormFields));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(MaxFormFields));
     } = 1024;
 
     /// <summary>Longest query string plus URL-encoded body, in bytes. Default 4 MiB.</summary>
@@ -27,11 +25,7 @@ public sealed record RequestLimits
     public long MaxUrlEncodedBytes
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxUrlEncodedBytes));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(MaxUrlEncodedBytes));
     } = 4 * 1024 * 1024;
 
     /// <summary>Most parts in a multipart body. Default 1024.</summary>
@@ -39,11 +33,7 @@ public sealed record RequestLimits
     public int MaxMultipartParts
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxMultipartParts));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(MaxMultipartParts));
     } = 1024;
 
     /// <summary>Longest header block of one multipart part, in bytes, at most 1 MiB. Default 16 KiB.</summary>
@@ -51,13 +41,8 @@ public sealed record RequestLimits
     public int MaxPartHeaderBytes
     {
         get;
-        init
-        {
-            // The parser keeps a window of this size in one array.
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxPartHeaderBytes));
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 1024 * 1024, nameof(MaxPartHeaderBytes));
-            field = value;
-        }
+        // The parser keeps a window of this size in one array.
+        init => field = OptionValidation.InRange(value, 1, 1024 * 1024, nameof(MaxPartHeaderBytes));
     } = 16 * 1024;
 
     /// <summary>Largest whole multipart body, in bytes. Default 128 MiB.</summary>
@@ -65,11 +50,7 @@ public sealed record RequestLimits
     public long MaxMultipartBytes
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxMultipartBytes));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(MaxMultipartBytes));
     } = 128L * 1024 * 1024;
 
     /// <summary>
@@ -79,11 +60,7 @@ public sealed record RequestLimits
     public int PartMemoryThreshold
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(value, nameof(PartMemoryThreshold));
-            field = value;
-        }
+        init => field = OptionValidation.NotNegative(value, nameof(PartMemoryThreshold));
     } = 64 * 1024;
 
     /// <summary>Longest text value of one form field (not a file), in bytes. Default 4 MiB.</summary>
@@ -91,11 +68,7 @@ public sealed record RequestLimits
     public int MaxFieldValueBytes
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxFieldValueBytes));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(MaxFieldValueBytes));
     } = 4 * 1024 * 1024;
 
     /// <summary>Most cookies read from <c>HTTP_COOKIE</c>. Default 100.</summary>
@@ -103,11 +76,7 @@ public sealed record RequestLimits
     public int MaxCookies
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxCookies));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(MaxCookies));
     } = 100;
 
     /// <summary>Longest <c>HTTP_COOKIE</c> value, in bytes. Default 16 KiB.</summary>
@@ -115,10 +84,6 @@ public sealed record RequestLimits
     public int MaxCookieHeaderBytes
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxCookieHeaderBytes));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(MaxCookieHeaderBytes));
     } = 16 * 1024;
 }

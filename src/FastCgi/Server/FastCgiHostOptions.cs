@@ -1,3 +1,4 @@
+using FastCgi.Validation;
 using Microsoft.Extensions.Logging;
 
 namespace FastCgi.Server;
@@ -15,15 +16,7 @@ public record FastCgiHostOptions
     public ThreadingLevel ThreadingLevel
     {
         get;
-        init
-        {
-            if (!Enum.IsDefined(value))
-            {
-                throw new ArgumentOutOfRangeException(nameof(ThreadingLevel), value, "The threading level is 0, 1 or 2.");
-            }
-
-            field = value;
-        }
+        init => field = OptionValidation.Defined(value, nameof(ThreadingLevel), "The threading level is 0, 1 or 2.");
     } = ThreadingLevel.PerConnection;
 
     /// <summary>
@@ -34,11 +27,7 @@ public record FastCgiHostOptions
     public int MaxRequests
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(value, nameof(MaxRequests));
-            field = value;
-        }
+        init => field = OptionValidation.NotNegative(value, nameof(MaxRequests));
     }
 
     /// <summary>
@@ -96,11 +85,7 @@ public record FastCgiHostOptions
     public FastCgiServerLimits Limits
     {
         get;
-        init
-        {
-            ArgumentNullException.ThrowIfNull(value, nameof(Limits));
-            field = value;
-        }
+        init => field = OptionValidation.NotNull(value, nameof(Limits));
     } = FastCgiServerLimits.Default;
 
     /// <summary>How long stopping lets requests in flight finish before aborting them. Default 30 s.</summary>
@@ -108,11 +93,7 @@ public record FastCgiHostOptions
     public TimeSpan ShutdownTimeout
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero, nameof(ShutdownTimeout));
-            field = value;
-        }
+        init => field = OptionValidation.NotNegative(value, nameof(ShutdownTimeout));
     } = TimeSpan.FromSeconds(30);
 
     /// <summary>

@@ -1,3 +1,5 @@
+using FastCgi.Validation;
+
 namespace FastCgi.Server;
 
 /// <summary>
@@ -19,11 +21,7 @@ public sealed record FastCgiServerLimits
     public int MaxConnections
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxConnections));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(MaxConnections));
     } = 16384;
 
     /// <summary>
@@ -34,11 +32,7 @@ public sealed record FastCgiServerLimits
     public int MaxConcurrentRequests
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxConcurrentRequests));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(MaxConcurrentRequests));
     } = 1024;
 
     /// <summary>
@@ -49,11 +43,7 @@ public sealed record FastCgiServerLimits
     public int MaxRequestsPerConnection
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxRequestsPerConnection));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(MaxRequestsPerConnection));
     } = 256;
 
     /// <summary>
@@ -64,11 +54,7 @@ public sealed record FastCgiServerLimits
     public int MaxParamsBytes
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxParamsBytes));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(MaxParamsBytes));
     } = 1024 * 1024;
 
     /// <summary>
@@ -79,11 +65,7 @@ public sealed record FastCgiServerLimits
     public int MaxBufferedInputBytes
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxBufferedInputBytes));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(MaxBufferedInputBytes));
     } = 256 * 1024;
 
     /// <summary>
@@ -94,11 +76,7 @@ public sealed record FastCgiServerLimits
     public int MaxParamCount
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxParamCount));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(MaxParamCount));
     } = 1000;
 
     /// <summary>
@@ -109,11 +87,7 @@ public sealed record FastCgiServerLimits
     public int MaxParamLength
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(MaxParamLength));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(MaxParamLength));
     } = 256 * 1024;
 
     /// <summary>
@@ -126,11 +100,7 @@ public sealed record FastCgiServerLimits
     public long MaxRequestBodyBytes
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(value, nameof(MaxRequestBodyBytes));
-            field = value;
-        }
+        init => field = OptionValidation.NotNegative(value, nameof(MaxRequestBodyBytes));
     } = 2L * 1024 * 1024 * 1024;
 
     /// <summary>
@@ -143,11 +113,7 @@ public sealed record FastCgiServerLimits
     public TimeSpan InputTimeout
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero, nameof(InputTimeout));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(InputTimeout));
     } = TimeSpan.FromSeconds(30);
 
     /// <summary>
@@ -158,10 +124,6 @@ public sealed record FastCgiServerLimits
     public TimeSpan WriteTimeout
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero, nameof(WriteTimeout));
-            field = value;
-        }
+        init => field = OptionValidation.Positive(value, nameof(WriteTimeout));
     } = TimeSpan.FromSeconds(60);
 }

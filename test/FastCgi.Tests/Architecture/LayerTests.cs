@@ -7,8 +7,8 @@ namespace FastCgi.Tests.Architecture;
 
 /// <summary>
 /// The layers of docs/architecture.md, by namespace: Protocol → Connection → Server → the application model
-/// (jonpy's handlers, in <c>FastCgi</c>), and the CGI toolkit beside them. A lower layer that references a higher
-/// one fails here.
+/// (jonpy's handlers, in <c>FastCgi</c>), the CGI toolkit beside them, and the option checks under them all. A
+/// lower layer that references a higher one fails here.
 /// </summary>
 public sealed class LayerTests
 {
@@ -24,6 +24,7 @@ public sealed class LayerTests
         { "FastCgi.Connection", ["FastCgi.Server", "FastCgi.Cgi", .. ApplicationModel] },
         { "FastCgi.Server", ["FastCgi.Cgi", .. ApplicationModel] },
         { "FastCgi.Cgi", ["FastCgi.Protocol", "FastCgi.Connection", "FastCgi.Server", .. ApplicationModel] },
+        { "FastCgi.Validation", ["FastCgi.Protocol", "FastCgi.Connection", "FastCgi.Server", "FastCgi.Cgi", .. ApplicationModel] },
     };
 
     [Theory]
@@ -39,7 +40,7 @@ public sealed class LayerTests
     [Fact]
     public void Every_type_is_in_a_layer()
     {
-        string[] layers = ["FastCgi", "FastCgi.Protocol", "FastCgi.Connection", "FastCgi.Server", "FastCgi.Server.Transports", "FastCgi.Cgi"];
+        string[] layers = ["FastCgi", "FastCgi.Protocol", "FastCgi.Connection", "FastCgi.Server", "FastCgi.Server.Transports", "FastCgi.Cgi", "FastCgi.Validation"];
         var outside = Library.GetTypes()
             .Where(type => type.Namespace is { } name && name.StartsWith("FastCgi", StringComparison.Ordinal))
             .Where(type => !layers.Any(layer => type.Namespace == layer || type.Namespace!.StartsWith("FastCgi.Cgi.", StringComparison.Ordinal)))

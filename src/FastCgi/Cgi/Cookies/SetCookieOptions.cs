@@ -1,3 +1,5 @@
+using FastCgi.Validation;
+
 namespace FastCgi.Cgi;
 
 /// <summary>
@@ -42,7 +44,7 @@ public sealed record SetCookieOptions
     public CookieSameSite SameSite
     {
         get;
-        init => field = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(SameSite), value, "Not a CookieSameSite value.");
+        init => field = OptionValidation.Defined(value, nameof(SameSite), "Not a CookieSameSite value.");
     }
 
     /// <summary><c>Partitioned</c> (CHIPS). Default false.</summary>
