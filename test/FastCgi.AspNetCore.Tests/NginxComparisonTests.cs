@@ -1,5 +1,6 @@
 using System.Net;
-using FastCgi.IntegrationTests.Support;
+using FastCgi.AspNetCore.Tests.Support;
+using FastCgi.Testing;
 using Xunit;
 
 namespace FastCgi.AspNetCore.Tests;

@@ -1,4 +1,5 @@
-using FastCgi.IntegrationTests.Support;
+using FastCgi.AspNetCore.Tests.Support;
+using FastCgi.Testing;
 using Xunit;
 
 namespace FastCgi.AspNetCore.Tests;

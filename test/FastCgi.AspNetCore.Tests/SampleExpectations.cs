@@ -1,4 +1,4 @@
-using FastCgi.IntegrationTests.Support;
+using FastCgi.AspNetCore.Tests.Support;
 using Xunit;
 
 namespace FastCgi.AspNetCore.Tests;

@@ -2,7 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using FastCgi.IntegrationTests.Support;
+using FastCgi.AspNetCore.Tests.Support;
+using FastCgi.Testing;
 using Xunit;
 
 namespace FastCgi.AspNetCore.Tests;
@@ -33,7 +34,7 @@ public sealed class WebServerTests
         // lighttpd writes its own reason phrases (none for 418): the status codes are the application's.
         SampleExpectations.AssertExact(answers, reasonPhrases: false);
         AssertHeadersBasics(answers["headers"]);
-        Assert.Single(lighttpd.ChildrenRunning(Path.Combine(lighttpd.EchoFolder, "AspNetCoreApp")));
+        Assert.Single(lighttpd.ChildrenRunning(Path.Combine(lighttpd.ApplicationFolder, "AspNetCoreApp")));
     }
 
     [Fact]

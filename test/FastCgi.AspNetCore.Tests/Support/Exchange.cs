@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace FastCgi.IntegrationTests.Support;
+namespace FastCgi.AspNetCore.Tests.Support;
 
 /// <summary>One request the comparison sends through each path, and what came back.</summary>
 internal sealed record Exchange(string Name, HttpMethod Method, string Target, Func<HttpContent?>? Body = null, IReadOnlyList<(string Name, string Value)>? Headers = null)

@@ -1,8 +1,8 @@
-using FastCgi.AspNetCore;
+using FastCgi.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 
-namespace FastCgi.IntegrationTests.Support;
+namespace FastCgi.AspNetCore.Tests.Support;
 
 /// <summary>An ASP.NET Core application in the test process, served over FastCGI on 127.0.0.1 and a free port.</summary>
 internal static class InProcessApp

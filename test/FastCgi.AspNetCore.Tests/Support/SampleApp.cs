@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using FastCgi.Testing;
 
-namespace FastCgi.IntegrationTests.Support;
+namespace FastCgi.AspNetCore.Tests.Support;
 
 /// <summary>
 /// samples/AspNetCoreApp started as a process: over FastCGI (<c>--FastCgi:Listen</c>) or on Kestrel
@@ -17,7 +18,11 @@ internal sealed class SampleApp : IAsyncDisposable
 
     private SampleApp(Process process) => _process = process;
 
-    public static string Executable { get; } = Find();
+    public static string Executable { get; } = RepositoryPaths.Sample("AspNetCoreApp");
+
+    /// <summary>The web servers of FastCgi.Testing start the ASP.NET Core sample.</summary>
+    [ModuleInitializer]
+    internal static void ServeWithWebServers() => WebServerProcess.Application = () => Executable;
 
     public int Port { get; private set; }
 
@@ -179,13 +184,6 @@ internal sealed class SampleApp : IAsyncDisposable
         }
 
         throw new TimeoutException("The sample did not start listening: " + Output);
-    }
-
-    private static string Find()
-    {
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        var path = Path.Combine(RepositoryPaths.Root, "samples", "AspNetCoreApp", "bin", configuration, "net10.0", "AspNetCoreApp");
-        return File.Exists(path) ? path : throw new FileNotFoundException("The ASP.NET Core sample was not built: " + path);
     }
 
     private void Append(string? line)

@@ -145,5 +145,5 @@ public sealed class CgiFcgiTests : IAsyncLifetime
     private static string Letters(int length) => string.Concat(Enumerable.Range(0, length).Select(i => (char)('a' + (i % 26))));
 
     private Task<CgiResult> RunAsync(IDictionary<string, string> environ, byte[]? body = null) =>
-        CgiRun.RunProgramAsync(EchoApp.RequireTool("cgi-fcgi", "libfcgi-bin"), ["-bind", "-connect", _app!.SocketPath], environ, body);
+        CgiRun.RunProgramAsync(InstalledTools.Require("cgi-fcgi", "libfcgi-bin"), ["-bind", "-connect", _app!.SocketPath], environ, body);
 }

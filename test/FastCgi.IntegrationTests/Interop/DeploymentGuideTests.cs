@@ -1,4 +1,3 @@
-using FastCgi.IntegrationTests.Support;
 using FastCgi.Testing;
 using Xunit;
 
@@ -31,7 +30,7 @@ public sealed class ServerVersionTests(ITestOutputHelper output)
     [InlineData("apache2", "apache2", "-v", "Server version: Apache/")]
     public async Task Version(string tool, string package, string flag, string prefix)
     {
-        var version = (await WebServerProcess.RunAsync(EchoApp.RequireTool(tool, package), flag)).Trim();
+        var version = (await WebServerProcess.RunAsync(InstalledTools.Require(tool, package), flag)).Trim();
         output.WriteLine(version);
         Assert.StartsWith(prefix, version, StringComparison.Ordinal);
     }

@@ -1,4 +1,5 @@
 using FastCgi.IntegrationTests.Support;
+using FastCgi.Testing;
 using Xunit;
 
 namespace FastCgi.IntegrationTests.Interop;
@@ -55,7 +56,7 @@ public sealed class FcgiwrapTests(FcgiwrapFixture fixture) : ResponderContract(f
         var environ = ResponderContract.Environ(await Http.JsonAsync(response));
 
         // fcgiwrap turns nginx's parameters into the CGI program's environment; SCRIPT_FILENAME is what it ran.
-        Assert.Equal(Path.Combine(fixture.Nginx.EchoFolder, "Echo"), Http.Text(environ, "SCRIPT_FILENAME"));
+        Assert.Equal(Path.Combine(fixture.Nginx.ApplicationFolder, "Echo"), Http.Text(environ, "SCRIPT_FILENAME"));
         Assert.Equal("CGI/1.1", Http.Text(environ, "GATEWAY_INTERFACE"));
         Assert.StartsWith("nginx/", Http.Text(environ, "SERVER_SOFTWARE"), StringComparison.Ordinal);
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using FastCgi.IntegrationTests.Support;
+using FastCgi.Testing;
 using Xunit;
 
 namespace FastCgi.IntegrationTests.Interop;
@@ -64,7 +65,7 @@ public sealed class LighttpdTests(LighttpdFixture fixture) : ResponderContract(f
     public async Task Spawns_the_processes_itself_each_on_its_own_socket()
     {
         // max-procs 2 for the responder, 1 for each authorizer; "socket" gets "-N" appended per process.
-        var children = fixture.Lighttpd.ChildrenRunning(Path.Combine(fixture.Lighttpd.EchoFolder, "Echo"));
+        var children = fixture.Lighttpd.ChildrenRunning(Path.Combine(fixture.Lighttpd.ApplicationFolder, "Echo"));
         Assert.Equal(5, children.Count);
         Assert.True(File.Exists(fixture.Lighttpd.PathIn("echo.sock-0")));
         Assert.True(File.Exists(fixture.Lighttpd.PathIn("echo.sock-1")));

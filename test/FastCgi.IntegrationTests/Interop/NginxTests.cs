@@ -1,5 +1,6 @@
 using System.Net;
 using FastCgi.IntegrationTests.Support;
+using FastCgi.Testing;
 using Xunit;
 
 namespace FastCgi.IntegrationTests.Interop;

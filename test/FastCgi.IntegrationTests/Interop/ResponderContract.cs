@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using FastCgi.IntegrationTests.Support;
+using FastCgi.Testing;
 using Xunit;
 
 namespace FastCgi.IntegrationTests.Interop;

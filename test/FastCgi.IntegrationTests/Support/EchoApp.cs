@@ -1,7 +1,8 @@
 using System.Diagnostics;
-using FastCgi.Testing;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using FastCgi.Testing;
 
 namespace FastCgi.IntegrationTests.Support;
 
@@ -9,29 +10,11 @@ namespace FastCgi.IntegrationTests.Support;
 internal static class EchoApp
 {
     /// <summary>The apphost <c>Echo</c> of the same configuration as this test assembly.</summary>
-    public static string Executable { get; } = Find();
+    public static string Executable { get; } = RepositoryPaths.Sample("Echo");
 
-    /// <summary>Finds a program on PATH, or fails with a message that says what to install.</summary>
-    public static string RequireTool(string name, string package)
-    {
-        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/sbin").Append("/usr/bin"))
-        {
-            var path = Path.Combine(directory, name);
-            if (File.Exists(path))
-            {
-                return path;
-            }
-        }
-
-        throw new InvalidOperationException($"'{name}' is not installed: apt-get install {package} (.ci/run installs it).");
-    }
-
-    private static string Find()
-    {
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        var path = Path.Combine(RepositoryPaths.Root, "samples", "Echo", "bin", configuration, "net10.0", "Echo");
-        return File.Exists(path) ? path : throw new FileNotFoundException("The echo sample was not built: " + path);
-    }
+    /// <summary>The web servers of FastCgi.Testing start the echo sample.</summary>
+    [ModuleInitializer]
+    internal static void ServeWithWebServers() => WebServerProcess.Application = () => Executable;
 }
 
 /// <summary>
@@ -103,7 +86,7 @@ internal sealed class EchoServer : IAsyncDisposable
     /// <summary>Starts the echo sample on a Unix socket (or on 127.0.0.1 when <paramref name="tcp"/>).</summary>
     public static async Task<EchoServer> StartAsync(string[]? args = null, bool tcp = false, IDictionary<string, string>? environment = null, bool probe = true)
     {
-        var spawn = EchoApp.RequireTool("spawn-fcgi", "spawn-fcgi");
+        var spawn = InstalledTools.Require("spawn-fcgi", "spawn-fcgi");
         var directory = Directory.CreateTempSubdirectory("fastcgi-test-").FullName;
         var start = new ProcessStartInfo(spawn)
         {

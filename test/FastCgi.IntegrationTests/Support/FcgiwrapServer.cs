@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using FastCgi.Testing;
 
 namespace FastCgi.IntegrationTests.Support;
 
@@ -20,7 +21,7 @@ internal sealed class FcgiwrapServer : WebServerProcess
 
     public static async Task<FcgiwrapServer> StartAsync()
     {
-        var fcgiwrap = EchoApp.RequireTool("fcgiwrap", "fcgiwrap");
+        var fcgiwrap = InstalledTools.Require("fcgiwrap", "fcgiwrap");
         var server = new FcgiwrapServer();
         try
         {

@@ -40,7 +40,7 @@ internal sealed class NativeAuthorizer : IAsyncDisposable
     {
         var executable = await ExecutableAsync();
         var port = WebServerProcess.FreeTcpPort();
-        var start = new ProcessStartInfo(EchoApp.RequireTool("spawn-fcgi", "spawn-fcgi"))
+        var start = new ProcessStartInfo(InstalledTools.Require("spawn-fcgi", "spawn-fcgi"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -81,7 +81,7 @@ internal sealed class NativeAuthorizer : IAsyncDisposable
 
     private static async Task<string> BuildAsync()
     {
-        var gcc = EchoApp.RequireTool("gcc", "gcc");
+        var gcc = InstalledTools.Require("gcc", "gcc");
         if (!File.Exists("/usr/include/fcgiapp.h"))
         {
             throw new InvalidOperationException("libfcgi's headers are not installed: apt-get install libfcgi-dev (.ci/run installs it).");

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FastCgi.Testing;
 
 namespace FastCgi.IntegrationTests.Support;
 
@@ -35,7 +36,7 @@ internal sealed class ScaleOutHosts : WebServerProcess
 
     public static async Task<ScaleOutHosts> StartAsync(int count)
     {
-        var ip = EchoApp.RequireTool("ip", "iproute2");
+        var ip = InstalledTools.Require("ip", "iproute2");
         await DeleteStaleNamespacesAsync(ip);
         var hosts = new ScaleOutHosts(ip);
         try

@@ -1,14 +1,13 @@
 using System.Net;
-using FastCgi.Testing;
 
-namespace FastCgi.IntegrationTests.Support;
+namespace FastCgi.Testing;
 
 /// <summary>
 /// lighttpd in the foreground (<c>-D</c>): a test-only main config (port, document root, logs in the temp folder)
 /// including one snippet from docs/snippets. lighttpd spawns the applications itself (bin-path) and stops them when
 /// it stops.
 /// </summary>
-internal sealed class LighttpdServer : WebServerProcess
+public sealed class LighttpdServer : WebServerProcess
 {
     private LighttpdServer()
         : base("lighttpd")
@@ -26,7 +25,7 @@ internal sealed class LighttpdServer : WebServerProcess
     /// <param name="more">Example values in the snippet to replace (an application's address).</param>
     public static async Task<LighttpdServer> StartAsync(string snippet, string extra = "", IReadOnlyDictionary<string, string>? more = null)
     {
-        var lighttpd = EchoApp.RequireTool("lighttpd", "lighttpd");
+        var lighttpd = InstalledTools.Require("lighttpd", "lighttpd");
         var server = new LighttpdServer();
         try
         {

@@ -3,15 +3,14 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using FastCgi.Testing;
 
-namespace FastCgi.IntegrationTests.Support;
+namespace FastCgi.Testing;
 
 /// <summary>
 /// What every real server the interoperability tests start has in common: a private temp folder for its config,
 /// sockets and logs; its processes, stopped (SIGTERM, then killed) on dispose; waiting until it listens; its logs.
 /// </summary>
-internal abstract class WebServerProcess : IAsyncDisposable
+public abstract class WebServerProcess : IAsyncDisposable
 {
     private readonly List<Process> _processes = [];
     private readonly StringBuilder _output = new();
@@ -50,17 +49,25 @@ internal abstract class WebServerProcess : IAsyncDisposable
     public string PathIn(string name) => Path.Combine(Folder, name);
 
     /// <summary>
-    /// A copy of the built echo sample inside the (world-readable) temp folder, made on first use: a server that
-    /// runs the program as another user (Apache's www-data) may not reach the checkout, say under /root.
+    /// The program the snippets start (their <c>/srv/echo</c>): the echo sample for the interoperability tests, the
+    /// ASP.NET Core sample for its own. Each test assembly sets it once, when it loads.
     /// </summary>
-    public string EchoFolder
+    public static Func<string> Application { get; set; } =
+        () => throw new InvalidOperationException("No application for the web servers: set WebServerProcess.Application when the test assembly loads.");
+
+    /// <summary>
+    /// A copy of the built <see cref="Application"/> inside the (world-readable) temp folder, made on first use: a
+    /// server that runs the program as another user (Apache's www-data) may not reach the checkout, say under /root.
+    /// </summary>
+    public string ApplicationFolder
     {
         get
         {
             var copy = PathIn("echo");
             if (!Directory.Exists(copy))
             {
-                var built = Path.GetDirectoryName(EchoApp.Executable)!;
+                var executable = Application();
+                var built = Path.GetDirectoryName(executable)!;
                 foreach (var file in Directory.EnumerateFiles(built, "*", SearchOption.AllDirectories))
                 {
                     var target = Path.Combine(copy, Path.GetRelativePath(built, file));
@@ -69,7 +76,7 @@ internal abstract class WebServerProcess : IAsyncDisposable
                 }
 
                 Chmod(copy, "755");
-                Chmod(Path.Combine(copy, Path.GetFileName(EchoApp.Executable)), "755");
+                Chmod(Path.Combine(copy, Path.GetFileName(executable)), "755");
             }
 
             return copy;
@@ -237,6 +244,7 @@ internal abstract class WebServerProcess : IAsyncDisposable
         }
 
         Directory.Delete(Folder, recursive: true);
+        GC.SuppressFinalize(this);
     }
 
     /// <summary>Polls for the exit (not WaitForExitAsync: that also waits for the end of the redirected output).</summary>

@@ -1,12 +1,12 @@
 using System.Net;
 
-namespace FastCgi.IntegrationTests.Support;
+namespace FastCgi.Testing;
 
 /// <summary>
 /// nginx in the foreground with its own config: a test-only main config (pid, logs and temp paths in the temp folder,
 /// an access log that records the upstream address) around one site snippet from docs/snippets.
 /// </summary>
-internal sealed class NginxServer : WebServerProcess
+public sealed class NginxServer : WebServerProcess
 {
     private NginxServer()
         : base("nginx")
@@ -28,7 +28,7 @@ internal sealed class NginxServer : WebServerProcess
     /// <summary>Starts nginx with the site config <paramref name="site"/> makes for it.</summary>
     public static async Task<NginxServer> StartAsync(Func<NginxServer, string> site)
     {
-        var nginx = EchoApp.RequireTool("nginx", "nginx-light");
+        var nginx = InstalledTools.Require("nginx", "nginx-light");
         var server = new NginxServer();
         try
         {

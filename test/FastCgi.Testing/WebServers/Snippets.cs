@@ -1,12 +1,10 @@
-using FastCgi.Testing;
-
-namespace FastCgi.IntegrationTests.Support;
+namespace FastCgi.Testing;
 
 /// <summary>
 /// The config snippets of docs/deployment.md (docs/snippets/*), which the interoperability tests run: one source for
 /// the guide and the tests. The snippets use example paths and addresses; <see cref="Render"/> puts this run's in.
 /// </summary>
-internal static class Snippets
+public static class Snippets
 {
     public static string Folder { get; } = Path.Combine(RepositoryPaths.Root, "docs", "snippets");
 
@@ -28,7 +26,7 @@ internal static class Snippets
         return text
             .Replace("127.0.0.1:8080", "127.0.0.1:" + WebServerProcess.Text(port), StringComparison.Ordinal)
             .Replace("/run/echo", server.Folder, StringComparison.Ordinal)
-            .Replace("/srv/echo", server.EchoFolder, StringComparison.Ordinal)
+            .Replace("/srv/echo", server.ApplicationFolder, StringComparison.Ordinal)
             .Replace("/srv/www", server.PathIn("www"), StringComparison.Ordinal);
     }
 }

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace FastCgi.IntegrationTests.Support;
+namespace FastCgi.Testing;
 
 /// <summary>
 /// Apache httpd in the foreground (<c>-DFOREGROUND</c>) with a self-contained config: its own ServerRoot, PidFile,
@@ -8,7 +8,7 @@ namespace FastCgi.IntegrationTests.Support;
 /// docs/snippets. Apache will not serve as root, so its children run as www-data: the temp folder is world-readable
 /// and the sockets it connects to must be writable by others.
 /// </summary>
-internal sealed class ApacheServer : WebServerProcess
+public sealed class ApacheServer : WebServerProcess
 {
     private const string Modules = "/usr/lib/apache2/modules/";
 
@@ -28,7 +28,7 @@ internal sealed class ApacheServer : WebServerProcess
     /// <param name="extra">Test-only directives appended to the config.</param>
     public static async Task<ApacheServer> StartAsync(string[] snippets, IReadOnlyDictionary<string, string>? more = null, string extra = "")
     {
-        var apache = EchoApp.RequireTool("apache2", "apache2");
+        var apache = InstalledTools.Require("apache2", "apache2");
         var server = new ApacheServer();
         try
         {
