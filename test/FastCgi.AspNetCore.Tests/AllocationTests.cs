@@ -1,0 +1,232 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using FastCgi.Connection;
+using FastCgi.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit;
+
+namespace FastCgi.AspNetCore.Tests;
+
+/// <summary>No other test runs beside the allocation test: it counts every byte the process allocates.</summary>
+[CollectionDefinition(nameof(RunsAlone), DisableParallelization = true)]
+public sealed class RunsAlone;
+
+/// <summary>
+/// Steady-state managed allocation of the sample's <c>GET /</c> through the adapter, over a FastCGI connection in
+/// memory (nginx's PARAMS, one request at a time on a kept connection), beside Kestrel serving the same endpoint
+/// in the same process over a loopback socket. The web server ends reuse one encoded request and read the
+/// responses in place, so the bytes counted are the servers'.
+/// </summary>
+[Collection(nameof(RunsAlone))]
+public sealed class AllocationTests
+{
+    private const int Warmup = 3000;
+    private const int Count = 20_000;
+
+    [Fact]
+    public async Task Get_root_through_the_adapter_allocates_at_most_its_bound()
+    {
+        var (fastCgi, sends) = await FastCgiBytesPerRequestAsync();
+        var kestrel = await KestrelBytesPerRequestAsync();
+        TestContext.Current.SendDiagnosticMessage($"GET / allocates {fastCgi} B per request over FastCGI, {kestrel} B on Kestrel");
+        Assert.True(fastCgi <= 6_500, $"{fastCgi} bytes ({sends} sends) allocated per GET / over FastCGI (Kestrel: {kestrel})");
+    }
+
+    private static void MapSample(WebApplication app) =>
+        app.MapGet("/", () => Results.Text("Hello from ASP.NET Core\n", "text/plain"));
+
+    private static async Task<(long Bytes, double Sends)> FastCgiBytesPerRequestAsync()
+    {
+        var server = new AdapterServer();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IServer>(server);
+        await using var app = builder.Build();
+        MapSample(app);
+        await app.StartAsync(TestContext.Current.CancellationToken);
+
+        var toApp = new Pipe(new PipeOptions(useSynchronizationContext: false));
+        var fromApp = new Pipe(new PipeOptions(useSynchronizationContext: false));
+        var sends = new CountingWriter(fromApp.Writer);
+        var connection = new FastCgiConnection(new Duplex(toApp.Reader, sends), server.Adapter!, new FastCgiConnectionSettings(), 1, () => { });
+        var run = Task.Run(connection.RunAsync, TestContext.Current.CancellationToken);
+        var request = FcgiRecords.Request(1, NginxGetRoot(), []);
+
+        var response = await ExchangeFastCgiAsync(toApp.Writer, fromApp.Reader, request, 1, capture: true);
+        Assert.EndsWith("Hello from ASP.NET Core\n", response, StringComparison.Ordinal);
+        await ExchangeFastCgiAsync(toApp.Writer, fromApp.Reader, request, Warmup, capture: false);
+        var flushes = sends.Flushes;
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        await ExchangeFastCgiAsync(toApp.Writer, fromApp.Reader, request, Count, capture: false);
+        var perRequest = (GC.GetTotalAllocatedBytes(precise: true) - before) / Count;
+
+        await toApp.Writer.CompleteAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await app.StopAsync(TestContext.Current.CancellationToken);
+        return (perRequest, (sends.Flushes - flushes) / (double)Count);
+    }
+
+    private static async Task<long> KestrelBytesPerRequestAsync()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        await using var app = builder.Build();
+        MapSample(app);
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, address.Port), TestContext.Current.CancellationToken);
+        // What nginx's proxy_pass sends with proxy_http_version 1.1, Host $host and Connection "".
+        var request = Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: wrk\r\n\r\n");
+        var buffer = new byte[4096];
+        var length = await FirstKestrelResponseAsync(socket, request, buffer);
+        for (var i = 0; i < Warmup; i++)
+        {
+            await ExchangeKestrelAsync(socket, request, buffer, length);
+        }
+
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        for (var i = 0; i < Count; i++)
+        {
+            await ExchangeKestrelAsync(socket, request, buffer, length);
+        }
+
+        var perRequest = (GC.GetTotalAllocatedBytes(precise: true) - before) / Count;
+        await app.StopAsync(TestContext.Current.CancellationToken);
+        return perRequest;
+    }
+
+    /// <summary>The first response, read up to its Content-Length: its size, which every later one shares (the Date header is fixed-width).</summary>
+    private static async Task<int> FirstKestrelResponseAsync(Socket socket, byte[] request, byte[] buffer)
+    {
+        await socket.SendAsync(request);
+        var received = 0;
+        while (true)
+        {
+            received += await socket.ReceiveAsync(buffer.AsMemory(received));
+            var text = Encoding.ASCII.GetString(buffer, 0, received);
+            if (text.Contains("\r\n\r\n", StringComparison.Ordinal) && text.EndsWith("Hello from ASP.NET Core\n", StringComparison.Ordinal))
+            {
+                Assert.StartsWith("HTTP/1.1 200 OK\r\n", text, StringComparison.Ordinal);
+                return received;
+            }
+        }
+    }
+
+    private static async Task ExchangeKestrelAsync(Socket socket, byte[] request, byte[] buffer, int length)
+    {
+        await socket.SendAsync(request);
+        var received = 0;
+        while (received < length)
+        {
+            received += await socket.ReceiveAsync(buffer.AsMemory(received, length - received));
+        }
+    }
+
+    private static async Task<string> ExchangeFastCgiAsync(PipeWriter output, PipeReader input, byte[] request, int count, bool capture)
+    {
+        var stdout = new StringBuilder();
+        for (var i = 0; i < count; i++)
+        {
+            await output.WriteAsync(request);
+            while (true)
+            {
+                var result = await input.ReadAsync();
+                var ended = EndsWithEndRequest(result.Buffer, capture ? stdout : null);
+                input.AdvanceTo(ended ? result.Buffer.End : result.Buffer.Start, result.Buffer.End);
+                if (ended)
+                {
+                    break;
+                }
+            }
+        }
+
+        return stdout.ToString();
+    }
+
+    /// <summary>Whether the output so far is whole records, the last of them END_REQUEST (read without allocating unless captured).</summary>
+    private static bool EndsWithEndRequest(ReadOnlySequence<byte> buffer, StringBuilder? stdout)
+    {
+        byte lastType = 0;
+        while (FcgiRecords.TryReadHeader(buffer, out var type, out _, out var contentLength, out var total))
+        {
+            lastType = type;
+            if (stdout is not null && type == FcgiRecords.Stdout)
+            {
+                stdout.Append(Encoding.ASCII.GetString(buffer.Slice(8, contentLength)));
+            }
+
+            buffer = buffer.Slice(total);
+        }
+
+        var ended = buffer.IsEmpty && lastType == FcgiRecords.EndRequest;
+        if (!ended)
+        {
+            stdout?.Clear();
+        }
+
+        return ended;
+    }
+
+    /// <summary>nginx's fastcgi_params for <c>GET /</c> from a browser.</summary>
+    private static IEnumerable<KeyValuePair<string, string>> NginxGetRoot() =>
+        CgiVariables.NginxHello().Select(pair => pair.Key is "SCRIPT_NAME" or "REQUEST_URI" or "DOCUMENT_URI" ? new(pair.Key, "/") : pair);
+
+    private sealed record Duplex(PipeReader Input, PipeWriter Output) : IDuplexPipe;
+
+    /// <summary>The connection's end of the socket: counts the sends (each flush would be one).</summary>
+    private sealed class CountingWriter(PipeWriter inner) : PipeWriter
+    {
+        public int Flushes { get; private set; }
+
+        public override void Advance(int bytes) => inner.Advance(bytes);
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            Flushes++;
+            return inner.FlushAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>The server <c>UseFastCgi</c> would start, minus the socket: it only builds the adapter.</summary>
+    private sealed class AdapterServer : IServer
+    {
+        public IFastCgiApplication? Adapter { get; private set; }
+
+        public IFeatureCollection Features { get; } = new FeatureCollection();
+
+        public Task StartAsync<TContext>(IHttpApplication<TContext> application, CancellationToken cancellationToken)
+            where TContext : notnull
+        {
+            Adapter = new HttpApplicationAdapter<TContext>(application, new ServerSettings(30_000_000, UseRemoteUser: true, AuthorizerPath: null), FastCgiRoles.Responder, NullLogger.Instance);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public void Dispose()
+        {
+        }
+    }
+}
