@@ -21,12 +21,13 @@ internal static class CgiRunner
             environ[(string)variable.Key] = (string?)variable.Value ?? "";
         }
 
-        var length = CgiRequestMapping.ContentLength(environ) ?? 0;
+        var length = long.TryParse(environ.GetValueOrDefault("CONTENT_LENGTH"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var contentLength) ? contentLength : 0;
         await using var stdin = Console.OpenStandardInput();
         await using var stdout = Console.OpenStandardOutput();
         var body = PipeReader.Create(new LengthLimitedStream(stdin, length));
         var output = PipeWriter.Create(stdout, new StreamPipeWriterOptions(leaveOpen: true));
-        var features = new RequestFeatures(settings, environ, body, output, context: null, stopping);
+        var features = new RequestFeatures(settings);
+        features.Initialize(environ, body, output, stopping);
         var (context, error, outcome) = await HttpApplicationRunner.RunAsync(application, features, logger).ConfigureAwait(false);
         try
         {

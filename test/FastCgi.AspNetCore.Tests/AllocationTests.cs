@@ -26,7 +26,9 @@ public sealed class RunsAlone;
 /// Steady-state managed allocation of the sample's <c>GET /</c> through the adapter, over a FastCGI connection in
 /// memory (nginx's PARAMS, one request at a time on a kept connection), beside Kestrel serving the same endpoint
 /// in the same process over a loopback socket. The web server ends reuse one encoded request and read the
-/// responses in place, so the bytes counted are the servers'.
+/// responses in place, so the bytes counted are the servers'. Before the features and the HttpContext were kept
+/// per connection the adapter allocated 6,112 B per request and sent twice; now about 656 B, one send, beside
+/// Kestrel's 648 to 681 B: the bound is 768 B.
 /// </summary>
 [Collection(nameof(RunsAlone))]
 public sealed class AllocationTests
@@ -35,12 +37,15 @@ public sealed class AllocationTests
     private const int Count = 20_000;
 
     [Fact]
-    public async Task Get_root_through_the_adapter_allocates_at_most_its_bound()
+    public async Task Get_root_through_the_adapter_allocates_no_more_than_Kestrel_and_sends_once()
     {
         var (fastCgi, sends) = await FastCgiBytesPerRequestAsync();
         var kestrel = await KestrelBytesPerRequestAsync();
         TestContext.Current.SendDiagnosticMessage($"GET / allocates {fastCgi} B per request over FastCGI, {kestrel} B on Kestrel");
-        Assert.True(fastCgi <= 6_500, $"{fastCgi} bytes ({sends} sends) allocated per GET / over FastCGI (Kestrel: {kestrel})");
+        Assert.True(fastCgi <= 768, $"{fastCgi} bytes allocated per GET / over FastCGI (Kestrel: {kestrel})");
+
+        // Results.Text flushes its body; the whole response still leaves with END_REQUEST in one send.
+        Assert.Equal(1.0, sends);
     }
 
     private static void MapSample(WebApplication app) =>
