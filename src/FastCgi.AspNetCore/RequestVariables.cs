@@ -44,6 +44,13 @@ internal sealed class RequestVariables
         }.Select(Encoding.ASCII.GetBytes),
     ];
 
+    /// <summary>The indexes into <see cref="Names"/> by name length: most variables a web server sends match none.</summary>
+    private static readonly int[][] NamesByLength =
+    [
+        .. Enumerable.Range(0, Names.Max(name => name.Length) + 1)
+            .Select(length => Enumerable.Range(0, Names.Length).Where(i => Names[i].Length == length).ToArray()),
+    ];
+
     private readonly string?[] _values = new string?[Names.Length];
     private readonly string?[] _previous = new string?[Names.Length];
     private readonly List<Header> _headers = [];
@@ -142,7 +149,12 @@ internal sealed class RequestVariables
             return;
         }
 
-        for (var i = 0; i < Names.Length; i++)
+        if (name.Length >= NamesByLength.Length)
+        {
+            return;
+        }
+
+        foreach (var i in NamesByLength[name.Length])
         {
             if (Names[i].AsSpan().SequenceEqual(name))
             {
