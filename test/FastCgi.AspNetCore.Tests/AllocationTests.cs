@@ -1,19 +1,16 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using FastCgi.Connection;
+using FastCgi.AspNetCore.Tests.Support;
 using FastCgi.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
 namespace FastCgi.AspNetCore.Tests;
@@ -53,33 +50,18 @@ public sealed class AllocationTests
 
     private static async Task<(long Bytes, double Sends)> FastCgiBytesPerRequestAsync()
     {
-        var server = new AdapterServer();
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton<IServer>(server);
-        await using var app = builder.Build();
-        MapSample(app);
-        await app.StartAsync(TestContext.Current.CancellationToken);
+        await using var adapter = await InMemoryAdapter.StartAsync(MapSample);
+        var request = FcgiRecords.Request(1, InMemoryAdapter.NginxGet("/"), []);
+        await adapter.SendAsync(request);
+        var first = await adapter.ReadUntilAsync(FcgiRecords.EndRequest);
+        Assert.EndsWith("\r\n\r\nHello from ASP.NET Core\n", Encoding.ASCII.GetString([.. first.Where(record => record.Type == FcgiRecords.Stdout).SelectMany(record => record.Content)]), StringComparison.Ordinal);
 
-        var toApp = new Pipe(new PipeOptions(useSynchronizationContext: false));
-        var fromApp = new Pipe(new PipeOptions(useSynchronizationContext: false));
-        var sends = new CountingWriter(fromApp.Writer);
-        var connection = new FastCgiConnection(new Duplex(toApp.Reader, sends), server.Adapter!, new FastCgiConnectionSettings(), 1, () => { });
-        var run = Task.Run(connection.RunAsync, TestContext.Current.CancellationToken);
-        var request = FcgiRecords.Request(1, NginxGetRoot(), []);
-
-        var response = await ExchangeFastCgiAsync(toApp.Writer, fromApp.Reader, request, 1, capture: true);
-        Assert.EndsWith("Hello from ASP.NET Core\n", response, StringComparison.Ordinal);
-        await ExchangeFastCgiAsync(toApp.Writer, fromApp.Reader, request, Warmup, capture: false);
-        var flushes = sends.Flushes;
+        await ExchangeFastCgiAsync(adapter, request, Warmup);
+        var sends = adapter.Sends;
         var before = GC.GetTotalAllocatedBytes(precise: true);
-        await ExchangeFastCgiAsync(toApp.Writer, fromApp.Reader, request, Count, capture: false);
+        await ExchangeFastCgiAsync(adapter, request, Count);
         var perRequest = (GC.GetTotalAllocatedBytes(precise: true) - before) / Count;
-
-        await toApp.Writer.CompleteAsync();
-        await run.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
-        await app.StopAsync(TestContext.Current.CancellationToken);
-        return (perRequest, (sends.Flushes - flushes) / (double)Count);
+        return (perRequest, (adapter.Sends - sends) / (double)Count);
     }
 
     private static async Task<long> KestrelBytesPerRequestAsync()
@@ -141,97 +123,34 @@ public sealed class AllocationTests
         }
     }
 
-    private static async Task<string> ExchangeFastCgiAsync(PipeWriter output, PipeReader input, byte[] request, int count, bool capture)
+    private static async Task ExchangeFastCgiAsync(InMemoryAdapter adapter, byte[] request, int count)
     {
-        var stdout = new StringBuilder();
         for (var i = 0; i < count; i++)
         {
-            await output.WriteAsync(request);
+            await adapter.SendAsync(request);
             while (true)
             {
-                var result = await input.ReadAsync();
-                var ended = EndsWithEndRequest(result.Buffer, capture ? stdout : null);
-                input.AdvanceTo(ended ? result.Buffer.End : result.Buffer.Start, result.Buffer.End);
+                var result = await adapter.Output.ReadAsync();
+                var ended = EndsWithEndRequest(result.Buffer);
+                adapter.Output.AdvanceTo(ended ? result.Buffer.End : result.Buffer.Start, result.Buffer.End);
                 if (ended)
                 {
                     break;
                 }
             }
         }
-
-        return stdout.ToString();
     }
 
-    /// <summary>Whether the output so far is whole records, the last of them END_REQUEST (read without allocating unless captured).</summary>
-    private static bool EndsWithEndRequest(ReadOnlySequence<byte> buffer, StringBuilder? stdout)
+    /// <summary>Whether the output so far is whole records, the last of them END_REQUEST (read without allocating).</summary>
+    private static bool EndsWithEndRequest(ReadOnlySequence<byte> buffer)
     {
         byte lastType = 0;
-        while (FcgiRecords.TryReadHeader(buffer, out var type, out _, out var contentLength, out var total))
+        while (FcgiRecords.TryReadHeader(buffer, out var type, out _, out _, out var total))
         {
             lastType = type;
-            if (stdout is not null && type == FcgiRecords.Stdout)
-            {
-                stdout.Append(Encoding.ASCII.GetString(buffer.Slice(8, contentLength)));
-            }
-
             buffer = buffer.Slice(total);
         }
 
-        var ended = buffer.IsEmpty && lastType == FcgiRecords.EndRequest;
-        if (!ended)
-        {
-            stdout?.Clear();
-        }
-
-        return ended;
-    }
-
-    /// <summary>nginx's fastcgi_params for <c>GET /</c> from a browser.</summary>
-    private static IEnumerable<KeyValuePair<string, string>> NginxGetRoot() =>
-        CgiVariables.NginxHello().Select(pair => pair.Key is "SCRIPT_NAME" or "REQUEST_URI" or "DOCUMENT_URI" ? new(pair.Key, "/") : pair);
-
-    private sealed record Duplex(PipeReader Input, PipeWriter Output) : IDuplexPipe;
-
-    /// <summary>The connection's end of the socket: counts the sends (each flush would be one).</summary>
-    private sealed class CountingWriter(PipeWriter inner) : PipeWriter
-    {
-        public int Flushes { get; private set; }
-
-        public override void Advance(int bytes) => inner.Advance(bytes);
-
-        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
-
-        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
-
-        public override void CancelPendingFlush() => inner.CancelPendingFlush();
-
-        public override void Complete(Exception? exception = null) => inner.Complete(exception);
-
-        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
-        {
-            Flushes++;
-            return inner.FlushAsync(cancellationToken);
-        }
-    }
-
-    /// <summary>The server <c>UseFastCgi</c> would start, minus the socket: it only builds the adapter.</summary>
-    private sealed class AdapterServer : IServer
-    {
-        public IFastCgiApplication? Adapter { get; private set; }
-
-        public IFeatureCollection Features { get; } = new FeatureCollection();
-
-        public Task StartAsync<TContext>(IHttpApplication<TContext> application, CancellationToken cancellationToken)
-            where TContext : notnull
-        {
-            Adapter = new HttpApplicationAdapter<TContext>(application, new ServerSettings(30_000_000, UseRemoteUser: true, AuthorizerPath: null), FastCgiRoles.Responder, NullLogger.Instance);
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public void Dispose()
-        {
-        }
+        return buffer.IsEmpty && lastType == FcgiRecords.EndRequest;
     }
 }
