@@ -138,7 +138,7 @@ internal class RequestFeatures :
         _data = data;
         Role = role;
         _maxRequestBodySize = _settings.MaxRequestBodySize;
-        Method = _variables[CgiVariable.RequestMethod] is { Length: > 0 } method ? HttpMethods.GetCanonicalizedValue(method) : HttpMethods.Get;
+        Method = _variables[CgiVariable.RequestMethod] is { Length: > 0 } method ? Canonical(method) : HttpMethods.Get;
         Protocol = _variables[CgiVariable.ServerProtocol] is { Length: > 0 } protocol ? protocol : "HTTP/1.1";
         Scheme = CgiRequestMapping.Scheme(_variables);
         (PathBase, Path, QueryString, RawTarget) = CgiRequestMapping.Target(_variables);
@@ -733,6 +733,10 @@ internal class RequestFeatures :
 
         return cached.Address;
     }
+
+    /// <summary>ASP.NET Core's own string for a method spelled exactly so (it compares those by reference first); methods are case-sensitive (RFC 9110 9.1).</summary>
+    private static string Canonical(string method) =>
+        HttpMethods.GetCanonicalizedValue(method) is var canonical && string.Equals(canonical, method, StringComparison.Ordinal) ? canonical : method;
 
     private static int Port(string? text) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) ? port : 0;
