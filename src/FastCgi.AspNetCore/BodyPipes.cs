@@ -8,10 +8,19 @@ namespace FastCgi.AspNetCore;
 /// The request body as the application reads it: the connection's STDIN pipe, with ASP.NET Core's
 /// <c>MaxRequestBodySize</c> enforced and the library's limit reported as ASP.NET Core reports one (413).
 /// </summary>
-internal sealed class RequestBodyReader(RequestFeatures owner, PipeReader inner) : PipeReader
+internal sealed class RequestBodyReader(RequestFeatures owner, PipeReader body) : PipeReader
 {
+    private PipeReader _inner = body;
     private long _consumed;
     private ReadOnlySequence<byte> _buffer;
+
+    /// <summary>Serves the next request on the connection, which reads <paramref name="next"/>.</summary>
+    public void Reset(PipeReader next)
+    {
+        _inner = next;
+        _consumed = 0;
+        _buffer = default;
+    }
 
     public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
@@ -19,7 +28,7 @@ internal sealed class RequestBodyReader(RequestFeatures owner, PipeReader inner)
         ReadResult result;
         try
         {
-            result = await inner.ReadAsync(cancellationToken).ConfigureAwait(false);
+            result = await _inner.ReadAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (RequestBodyTooLargeException exception)
         {
@@ -35,7 +44,7 @@ internal sealed class RequestBodyReader(RequestFeatures owner, PipeReader inner)
         bool read;
         try
         {
-            read = inner.TryRead(out result);
+            read = _inner.TryRead(out result);
         }
         catch (RequestBodyTooLargeException exception)
         {
@@ -53,18 +62,18 @@ internal sealed class RequestBodyReader(RequestFeatures owner, PipeReader inner)
     public override void AdvanceTo(SequencePosition consumed)
     {
         _consumed += _buffer.Slice(0, consumed).Length;
-        inner.AdvanceTo(consumed);
+        _inner.AdvanceTo(consumed);
     }
 
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
         _consumed += _buffer.Slice(0, consumed).Length;
-        inner.AdvanceTo(consumed, examined);
+        _inner.AdvanceTo(consumed, examined);
     }
 
-    public override void CancelPendingRead() => inner.CancelPendingRead();
+    public override void CancelPendingRead() => _inner.CancelPendingRead();
 
-    public override void Complete(Exception? exception = null) => inner.Complete(exception);
+    public override void Complete(Exception? exception = null) => _inner.Complete(exception);
 
     private static BadHttpRequestException TooLarge(long limit) =>
         new($"The request body is larger than {limit} bytes.", StatusCodes.Status413PayloadTooLarge);
@@ -107,11 +116,15 @@ internal sealed class ResponseBodyWriter(RequestFeatures owner) : PipeWriter
         return owner.SuppressBody ? Discard(sizeHint) : owner.Output.GetSpan(sizeHint);
     }
 
+    /// <summary>Serves the next request on the connection.</summary>
+    public void Reset() => _unflushed = 0;
+
     public override void Advance(int bytes)
     {
         if (!owner.SuppressBody)
         {
             owner.Output.Advance(bytes);
+            owner.BodyWritten(bytes);
             _unflushed += bytes;
         }
     }
@@ -119,16 +132,25 @@ internal sealed class ResponseBodyWriter(RequestFeatures owner) : PipeWriter
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
         _unflushed = 0;
-        return owner.HasStarted ? owner.Output.FlushAsync(cancellationToken) : StartAndFlushAsync(cancellationToken);
+        return owner.HasStarted ? owner.FlushOutputAsync(responseComplete: false, cancellationToken) : StartAndFlushAsync(cancellationToken);
     }
 
-    public override async ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
+    public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
-        await owner.StartResponseAsync(cancellationToken).ConfigureAwait(false);
+        if (!owner.HasStarted)
+        {
+            return StartAndWriteAsync(source, cancellationToken);
+        }
+
         _unflushed = 0;
-        return owner.SuppressBody
-            ? new FlushResult(isCanceled: false, isCompleted: false)
-            : await owner.Output.WriteAsync(source, cancellationToken).ConfigureAwait(false);
+        if (owner.SuppressBody)
+        {
+            return ValueTask.FromResult(new FlushResult(isCanceled: false, isCompleted: false));
+        }
+
+        owner.Output.Write(source.Span);
+        owner.BodyWritten(source.Length);
+        return owner.FlushOutputAsync(responseComplete: false, cancellationToken);
     }
 
     public override void CancelPendingFlush() => owner.Output.CancelPendingFlush();
@@ -144,7 +166,13 @@ internal sealed class ResponseBodyWriter(RequestFeatures owner) : PipeWriter
     private async ValueTask<FlushResult> StartAndFlushAsync(CancellationToken cancellationToken)
     {
         await owner.StartResponseAsync(cancellationToken).ConfigureAwait(false);
-        return await owner.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await owner.FlushOutputAsync(responseComplete: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<FlushResult> StartAndWriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
+    {
+        await owner.StartResponseAsync(cancellationToken).ConfigureAwait(false);
+        return await WriteAsync(source, cancellationToken).ConfigureAwait(false);
     }
 }
 

@@ -16,12 +16,12 @@ internal static class CgiRequestMapping
     /// (RFC 3986 5.2.4). <c>PathBase</c> is SCRIPT_NAME only when the web server split the path (PATH_INFO set):
     /// nginx and Apache put the whole path in SCRIPT_NAME and pass no PATH_INFO, so the application owns it all.
     /// </summary>
-    public static (string PathBase, string Path, string QueryString, string RawTarget) Target(IReadOnlyDictionary<string, string> environ)
+    public static (string PathBase, string Path, string QueryString, string RawTarget) Target(RequestVariables environ)
     {
-        var requestUri = environ.GetValueOrDefault("REQUEST_URI");
-        var scriptName = environ.GetValueOrDefault("SCRIPT_NAME") ?? "";
-        var pathInfo = environ.GetValueOrDefault("PATH_INFO") ?? "";
-        var query = environ.GetValueOrDefault("QUERY_STRING");
+        var requestUri = environ[CgiVariable.RequestUri];
+        var scriptName = environ[CgiVariable.ScriptName] ?? "";
+        var pathInfo = environ[CgiVariable.PathInfo] ?? "";
+        var query = environ[CgiVariable.QueryString];
         string rawTarget;
         string rawPath;
         if (!string.IsNullOrEmpty(requestUri))
@@ -51,15 +51,20 @@ internal static class CgiRequestMapping
     }
 
     /// <summary>The scheme: HTTPS (RFC 3875 does not define it; every web server sends <c>on</c>), else REQUEST_SCHEME.</summary>
-    public static string Scheme(IReadOnlyDictionary<string, string> environ)
+    public static string Scheme(RequestVariables environ)
     {
-        var https = environ.GetValueOrDefault("HTTPS");
+        var https = environ[CgiVariable.Https];
         if (https is not null && (https.Equals("on", StringComparison.OrdinalIgnoreCase) || https == "1"))
         {
             return "https";
         }
 
-        return environ.GetValueOrDefault("REQUEST_SCHEME") is { Length: > 0 } scheme ? scheme.ToLowerInvariant() : "http";
+        return environ[CgiVariable.RequestScheme] switch
+        {
+            null or "" or "http" => "http",
+            "https" => "https",
+            var scheme => scheme.ToLowerInvariant(),
+        };
     }
 
     /// <summary>
@@ -67,18 +72,15 @@ internal static class CgiRequestMapping
     /// (<c>HTTP_USER_AGENT</c> → <c>User-Agent</c>), CONTENT_TYPE and CONTENT_LENGTH (an empty one, as nginx sends
     /// for a GET, is no header), and Host from SERVER_NAME and SERVER_PORT when the web server passed no HTTP_HOST.
     /// </summary>
-    public static IHeaderDictionary Headers(IReadOnlyDictionary<string, string> environ)
+    public static void Headers(RequestVariables environ, IHeaderDictionary headers)
     {
-        IHeaderDictionary headers = new HeaderDictionary();
-        foreach (var (name, value) in environ)
+        foreach (var header in environ.Headers)
         {
-            if (name.StartsWith("HTTP_", StringComparison.Ordinal) && name.Length > 5)
-            {
-                headers.Append(HeaderName(name.AsSpan(5)), value);
-            }
+            // Web servers join a repeated header into one variable; a variable sent twice counts once, the last.
+            headers[header.Name] = header.Value;
         }
 
-        if (environ.GetValueOrDefault("CONTENT_TYPE") is { Length: > 0 } contentType)
+        if (environ[CgiVariable.ContentType] is { Length: > 0 } contentType)
         {
             headers.ContentType = contentType;
         }
@@ -88,35 +90,18 @@ internal static class CgiRequestMapping
             headers.ContentLength = length;
         }
 
-        if (!headers.ContainsKey("Host") && environ.GetValueOrDefault("SERVER_NAME") is { Length: > 0 } serverName)
+        if (!environ.HasHeader("HTTP_HOST"u8) && environ[CgiVariable.ServerName] is { Length: > 0 } serverName)
         {
-            var port = environ.GetValueOrDefault("SERVER_PORT");
+            var port = environ[CgiVariable.ServerPort];
             headers.Host = string.IsNullOrEmpty(port) || port == "80" || port == "443" ? serverName : serverName + ":" + port;
         }
-
-        return headers;
     }
 
     /// <summary>CONTENT_LENGTH (RFC 3875 4.1.2), or null when absent, empty or not a number.</summary>
-    public static long? ContentLength(IReadOnlyDictionary<string, string> environ) =>
-        long.TryParse(environ.GetValueOrDefault("CONTENT_LENGTH"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length)
+    public static long? ContentLength(RequestVariables environ) =>
+        long.TryParse(environ[CgiVariable.ContentLength], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length)
             ? length
             : null;
-
-    /// <summary><c>USER_AGENT</c> → <c>User-Agent</c>.</summary>
-    private static string HeaderName(ReadOnlySpan<char> cgiName)
-    {
-        return string.Create(cgiName.Length, cgiName.ToString(), static (span, source) =>
-        {
-            var start = true;
-            for (var i = 0; i < source.Length; i++)
-            {
-                var c = source[i];
-                span[i] = c == '_' ? '-' : start ? char.ToUpperInvariant(c) : char.ToLowerInvariant(c);
-                start = c == '_';
-            }
-        });
-    }
 
     /// <summary>The path of an absolute-form target (<c>http://host/path</c>, RFC 9112 3.2.2).</summary>
     private static string OriginForm(string rawPath)

@@ -22,16 +22,31 @@ internal static partial class HttpApplicationRunner
     }
 
     /// <summary>Runs the application; the caller ends the transport, then calls <see cref="FinishAsync"/>.</summary>
-    public static async Task<(TContext Context, Exception? Error, Outcome Outcome)> RunAsync<TContext>(
+    public static async ValueTask<(TContext Context, Exception? Error, Outcome Outcome)> RunAsync<TContext>(
         IHttpApplication<TContext> application, RequestFeatures features, ILogger logger)
         where TContext : notnull
     {
-        features.ReadAddresses();
         var context = application.CreateContext(features);
         Exception? error = null;
         try
         {
-            await application.ProcessRequestAsync(context).ConfigureAwait(false);
+            Task processing;
+            features.HoldFlushes();
+            try
+            {
+                processing = application.ProcessRequestAsync(context);
+            }
+            finally
+            {
+                features.StopHoldingFlushes();
+            }
+
+            if (!processing.IsCompleted)
+            {
+                await SendHeldFlushAsync(features).ConfigureAwait(false);
+            }
+
+            await processing.ConfigureAwait(false);
             await features.StartResponseAsync(default).ConfigureAwait(false);
         }
         catch (Exception exception)
@@ -74,7 +89,7 @@ internal static partial class HttpApplicationRunner
     }
 
     /// <summary>After the transport ended the request: OnCompleted, then the application's context is disposed.</summary>
-    public static async Task FinishAsync<TContext>(IHttpApplication<TContext> application, RequestFeatures features, TContext context, Exception? error, ILogger logger)
+    public static async ValueTask FinishAsync<TContext>(IHttpApplication<TContext> application, RequestFeatures features, TContext context, Exception? error, ILogger logger)
         where TContext : notnull
     {
         if (await features.FireOnCompletedAsync().ConfigureAwait(false) is { } callbackError)
@@ -83,7 +98,20 @@ internal static partial class HttpApplicationRunner
         }
 
         application.DisposeContext(context, error);
-        features.Release();
+        features.Reset();
+    }
+
+    /// <summary>The application waits for something: a whole response it flushed goes to the web server now.</summary>
+    private static async ValueTask SendHeldFlushAsync(RequestFeatures features)
+    {
+        try
+        {
+            await features.SendHeldFlushAsync().ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The web server went away: ending the request finds the connection failed, and RequestAborted fires.
+        }
     }
 
     [LoggerMessage(1, LogLevel.Error, "Request {TraceIdentifier}: unhandled exception, answered {Status}.")]

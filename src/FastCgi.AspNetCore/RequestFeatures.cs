@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections;
 using System.Globalization;
 using System.IO.Pipelines;
@@ -8,6 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Primitives;
 
 namespace FastCgi.AspNetCore;
 
@@ -19,16 +21,20 @@ internal sealed record ServerSettings(long? MaxRequestBodySize, bool UseRemoteUs
 
     private long _requests;
 
-    public long NextRequestNumber() => Interlocked.Increment(ref _requests);
+    /// <summary><c>FCGI&lt;random&gt;:&lt;counter&gt;</c>.</summary>
+    public string NextTraceIdentifier() =>
+        string.Create(CultureInfo.InvariantCulture, $"{TracePrefix}:{Interlocked.Increment(ref _requests):X8}");
 }
 
 /// <summary>
 /// One request's ASP.NET Core features, all in one object as Kestrel does: the request mapped from its CGI
 /// variables (RFC 3875 4.1), the body pipes, and the response written as a CGI response (RFC 3875 6) to the
 /// FastCGI STDOUT stream or a CGI program's standard output. Features the application or middleware set replace
-/// these in a small side table.
+/// these in a small side table. Like Kestrel's, the object serves one request after another on its connection
+/// (<see cref="Initialize(FastCgiRequestContext)"/> at the start, <see cref="Reset"/> at the end), and so do the
+/// header dictionaries, body pipes and streams it holds.
 /// </summary>
-internal sealed class RequestFeatures :
+internal class RequestFeatures :
     IFeatureCollection,
     IHttpRequestFeature,
     IHttpConnectionFeature,
@@ -44,21 +50,31 @@ internal sealed class RequestFeatures :
     IHttpUpgradeFeature,
     IFastCgiFeature
 {
-    private static readonly Encoding Latin1 = Encoding.Latin1;
+    private const int HeldFlushLimit = 32 * 1024;
+
+    // RFC 9110 5.5 field values: visible ASCII, space and tab; 5.1 names: tokens, here any visible ASCII but ':'.
+    private static readonly SearchValues<char> ValueCharacters = SearchValues.Create("\t !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~");
+    private static readonly SearchValues<char> NameCharacters = SearchValues.Create("!\"#$%&'()*+,-./0123456789;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~");
+    private static readonly IReadOnlyDictionary<string, string> NoParams = new Dictionary<string, string>();
 
     private readonly ServerSettings _settings;
-    private readonly CancellationToken _transportAborted;
-    private readonly FastCgiRequestContext _context;
-    private readonly PipeReader _data;
+    private readonly RequestVariables _variables = new();
+    private readonly HeaderDictionary _ownRequestHeaders = new();
+    private readonly HeaderDictionary _ownResponseHeaders = new();
+    private readonly ResponseBodyWriter _responseWriter;
+    private CancellationToken _transportAborted;
+    private FastCgiRequestContext? _context;
+    private PipeReader? _data;
     private Dictionary<Type, object?>? _replaced;
     private int _revision;
     private IHeaderDictionary? _requestHeaders;
+    private bool _requestHeadersLoaded;
     private Stream? _requestBody;
-    private PipeReader? _requestReader;
+    private BodyStream? _ownRequestBody;
+    private RequestBodyReader? _requestReader;
     private Stream? _adaptedStream;
     private PipeReader? _adaptedReader;
-    private ResponseBodyWriter? _responseWriter;
-    private Stream? _responseStream;
+    private BodyStream? _responseStream;
     private Stream? _responseBodyOverride;
     private List<(Func<object, Task> Callback, object State)>? _onStarting;
     private List<(Func<object, Task> Callback, object State)>? _onCompleted;
@@ -72,47 +88,118 @@ internal sealed class RequestFeatures :
     private bool _bodyReadStarted;
     private long? _maxRequestBodySize;
     private int _statusCode = StatusCodes.Status200OK;
+    private string? _reasonPhrase;
+    private (string? Text, IPAddress? Address) _remoteIp;
+    private (string? Text, IPAddress? Address) _localIp;
+    private bool _remoteIpSet;
+    private bool _localIpSet;
+    private int? _remotePort;
+    private int? _localPort;
+    private int _holdingThread;
+    private bool _flushHeld;
+    private long _bodyBytes;
 
-    public RequestFeatures(
-        ServerSettings settings,
-        IReadOnlyDictionary<string, string> environ,
-        PipeReader body,
-        PipeWriter output,
-        FastCgiRequestContext context,
-        CancellationToken aborted)
+    public RequestFeatures(ServerSettings settings)
     {
         _settings = settings;
+        _responseWriter = new ResponseBodyWriter(this);
+        // Set by Initialize before the application sees the features.
+        Output = null!;
+        RequestBodyPipe = null!;
+        Params = NoParams;
+        ResponseHeaders = _ownResponseHeaders;
+        Protocol = Scheme = Method = PathBase = Path = QueryString = RawTarget = "";
+    }
+
+    /// <summary>Starts a FastCGI request on these features: its CGI variables read from the PARAMS bytes.</summary>
+    public void Initialize(FastCgiRequestContext context)
+    {
         _context = context;
-        _transportAborted = aborted;
-        _data = context.Data;
+        _variables.Load(context.RawParams.Span);
+        Initialize(context.Params, context.Body, context.Output, context.Role, data: null, context.Aborted);
+    }
+
+    /// <summary>The request's state; what the previous request left was cleared by <see cref="Reset"/>.</summary>
+    private void Initialize(IReadOnlyDictionary<string, string> environ, PipeReader body, PipeWriter output, Role role, PipeReader? data, CancellationToken aborted)
+    {
         Params = environ;
-        Output = output;
         RequestBodyPipe = body;
-        _maxRequestBodySize = settings.MaxRequestBodySize;
-        Role = context.Role;
-        Method = environ.GetValueOrDefault("REQUEST_METHOD") is { Length: > 0 } method ? method : HttpMethods.Get;
-        Protocol = environ.GetValueOrDefault("SERVER_PROTOCOL") is { Length: > 0 } protocol ? protocol : "HTTP/1.1";
-        Scheme = CgiRequestMapping.Scheme(environ);
-        (PathBase, Path, QueryString, RawTarget) = CgiRequestMapping.Target(environ);
-        if (Role == Role.Authorizer && settings.AuthorizerPath is { } authorizerPath)
+        _requestReader?.Reset(body);
+        Output = output;
+        _transportAborted = aborted;
+        _data = data;
+        Role = role;
+        _maxRequestBodySize = _settings.MaxRequestBodySize;
+        Method = _variables[CgiVariable.RequestMethod] is { Length: > 0 } method ? Canonical(method) : HttpMethods.Get;
+        Protocol = _variables[CgiVariable.ServerProtocol] is { Length: > 0 } protocol ? protocol : "HTTP/1.1";
+        Scheme = CgiRequestMapping.Scheme(_variables);
+        (PathBase, Path, QueryString, RawTarget) = CgiRequestMapping.Target(_variables);
+        if (Role == Role.Authorizer && _settings.AuthorizerPath is { } authorizerPath)
         {
             // One endpoint answers the authorizer requests; RawTarget keeps the request being authorized.
             (PathBase, Path) = ("", authorizerPath);
         }
 
         SuppressBody = HttpMethods.IsHead(Method);
-        CanHaveBody = CgiRequestMapping.ContentLength(environ) is > 0 || environ.ContainsKey("HTTP_TRANSFER_ENCODING");
+        CanHaveBody = CgiRequestMapping.ContentLength(_variables) is > 0 || _variables.HasHeader("HTTP_TRANSFER_ENCODING"u8);
+    }
+
+    /// <summary>
+    /// Makes the features ready for the connection's next request: what the application set is dropped, what the
+    /// request held that outlives it (the abort token's link to the connection's) released.
+    /// </summary>
+    public void Reset()
+    {
+        _abortSource?.Dispose();
+        _abortSource = null;
+        _requestAborted = null;
+        _abortRequested = false;
+        if (_replaced is { Count: > 0 })
+        {
+            _replaced.Clear();
+        }
+
+        // A new revision: ASP.NET Core's cached feature lookups start again.
+        _revision++;
+        _ownRequestHeaders.Clear();
+        _requestHeaders = null;
+        _requestHeadersLoaded = false;
+        _requestBody = null;
+        _adaptedStream = null;
+        _adaptedReader = null;
+        _responseBodyOverride = null;
+        _onStarting = null;
+        _onCompleted = null;
+        _traceIdentifier = null;
+        _connectionId = null;
+        _user = null;
+        _userMade = false;
+        _bodyReadStarted = false;
+        _statusCode = StatusCodes.Status200OK;
+        _reasonPhrase = null;
+        _ownResponseHeaders.IsReadOnly = false;
+        _ownResponseHeaders.Clear();
+        ResponseHeaders = _ownResponseHeaders;
+        HasStarted = false;
+        AllowSynchronousIO = false;
+        _remoteIpSet = _localIpSet = false;
+        _remotePort = _localPort = null;
+        _flushHeld = false;
+        _bodyBytes = 0;
+        _responseWriter.Reset();
+        _context = null;
+        _data = null;
     }
 
     /// <summary>The output the response goes to: the request's STDOUT pipe, or a CGI program's standard output.</summary>
-    public PipeWriter Output { get; }
+    public PipeWriter Output { get; private set; }
 
     /// <summary>Whether writes to the body are dropped (a HEAD response has none, RFC 9110 9.3.2).</summary>
-    public bool SuppressBody { get; }
+    public bool SuppressBody { get; private set; }
 
     public long? MaxRequestBodySizeValue => _maxRequestBodySize;
 
-    private PipeReader RequestBodyPipe { get; }
+    private PipeReader RequestBodyPipe { get; set; }
 
     // IFeatureCollection
 
@@ -173,13 +260,29 @@ internal sealed class RequestFeatures :
 
     IHeaderDictionary IHttpRequestFeature.Headers
     {
-        get => _requestHeaders ??= CgiRequestMapping.Headers(Params);
+        get
+        {
+            if (_requestHeaders is null)
+            {
+                // Built when first asked for: a request whose headers nobody reads costs no dictionary entries.
+                if (!_requestHeadersLoaded)
+                {
+                    _requestHeadersLoaded = true;
+                    CgiRequestMapping.Headers(_variables, _ownRequestHeaders);
+                }
+
+                _requestHeaders = _ownRequestHeaders;
+            }
+
+            return _requestHeaders;
+        }
+
         set => _requestHeaders = value;
     }
 
     Stream IHttpRequestFeature.Body
     {
-        get => _requestBody ??= new BodyStream(this, RequestReader, null);
+        get => _requestBody ??= _ownRequestBody ??= new BodyStream(this, RequestReader, null);
         set => _requestBody = value;
     }
 
@@ -189,7 +292,7 @@ internal sealed class RequestFeatures :
     {
         get
         {
-            if (_requestBody is null or BodyStream)
+            if (_requestBody is null || _requestBody == _ownRequestBody)
             {
                 return RequestReader;
             }
@@ -206,7 +309,7 @@ internal sealed class RequestFeatures :
 
     // IHttpRequestBodyDetectionFeature
 
-    public bool CanHaveBody { get; }
+    public bool CanHaveBody { get; private set; }
 
     // IHttpMaxRequestBodySizeFeature
 
@@ -235,19 +338,38 @@ internal sealed class RequestFeatures :
         set => _connectionId = value;
     }
 
-    public IPAddress? RemoteIpAddress { get; set; }
+    // From REMOTE_ADDR, REMOTE_PORT, SERVER_ADDR and SERVER_PORT when first read; an address is parsed again only
+    // when its text changed since the connection's last request.
 
-    public IPAddress? LocalIpAddress { get; set; }
+    public IPAddress? RemoteIpAddress
+    {
+        get => _remoteIpSet ? _remoteIp.Address : Address(ref _remoteIp, ref _remoteIpSet, _variables[CgiVariable.RemoteAddr]);
+        set => (_remoteIp, _remoteIpSet) = ((null, value), true);
+    }
 
-    public int RemotePort { get; set; }
+    public IPAddress? LocalIpAddress
+    {
+        get => _localIpSet ? _localIp.Address : Address(ref _localIp, ref _localIpSet, _variables[CgiVariable.ServerAddr]);
+        set => (_localIp, _localIpSet) = ((null, value), true);
+    }
 
-    public int LocalPort { get; set; }
+    public int RemotePort
+    {
+        get => _remotePort ??= Port(_variables[CgiVariable.RemotePort]);
+        set => _remotePort = value;
+    }
+
+    public int LocalPort
+    {
+        get => _localPort ??= Port(_variables[CgiVariable.ServerPort]);
+        set => _localPort = value;
+    }
 
     // IHttpRequestIdentifierFeature
 
     public string TraceIdentifier
     {
-        get => _traceIdentifier ??= _settings.TracePrefix + ":" + _settings.NextRequestNumber().ToString("X8", CultureInfo.InvariantCulture);
+        get => _traceIdentifier ??= _settings.NextTraceIdentifier();
         set => _traceIdentifier = value;
     }
 
@@ -302,15 +424,15 @@ internal sealed class RequestFeatures :
 
     public string? ReasonPhrase
     {
-        get;
+        get => _reasonPhrase;
         set
         {
             ThrowIfStarted(nameof(ReasonPhrase));
-            field = value;
+            _reasonPhrase = value;
         }
     }
 
-    public IHeaderDictionary ResponseHeaders { get; set; } = new HeaderDictionary();
+    public IHeaderDictionary ResponseHeaders { get; set; }
 
     IHeaderDictionary IHttpResponseFeature.Headers
     {
@@ -339,7 +461,7 @@ internal sealed class RequestFeatures :
 
     public Stream Stream => _responseStream ??= new BodyStream(this, null, Writer);
 
-    public PipeWriter Writer => _responseWriter ??= new ResponseBodyWriter(this);
+    public PipeWriter Writer => _responseWriter;
 
     /// <summary>Nothing to disable: a write is buffered only until the application flushes, and a flush sends it.</summary>
     public void DisableBuffering()
@@ -357,7 +479,7 @@ internal sealed class RequestFeatures :
     public async Task CompleteAsync()
     {
         await StartResponseAsync(default).ConfigureAwait(false);
-        await Output.FlushAsync().ConfigureAwait(false);
+        await FlushOutputAsync(responseComplete: true, default).ConfigureAwait(false);
     }
 
     // IHttpBodyControlFeature
@@ -394,20 +516,20 @@ internal sealed class RequestFeatures :
 
     // IFastCgiFeature
 
-    public Role Role { get; }
+    public Role Role { get; private set; }
 
     public bool IsCgi => _settings.IsCgi;
 
-    public int RequestId => IsCgi ? 0 : _context.RequestId;
+    public int RequestId => IsCgi ? 0 : _context!.RequestId;
 
-    public IReadOnlyDictionary<string, string> Params { get; }
+    public IReadOnlyDictionary<string, string> Params { get; private set; }
 
-    public ReadOnlyMemory<byte> RawParams => IsCgi ? ReadOnlyMemory<byte>.Empty : _context.RawParams;
+    public ReadOnlyMemory<byte> RawParams => IsCgi ? ReadOnlyMemory<byte>.Empty : _context!.RawParams;
 
-    public PipeReader Data => _data;
+    public PipeReader Data => _data ??= _context!.Data;
 
     /// <summary>The reader behind both <c>Request.Body</c> and <c>Request.BodyReader</c>.</summary>
-    private PipeReader RequestReader => _requestReader ??= new RequestBodyReader(this, RequestBodyPipe);
+    private RequestBodyReader RequestReader => _requestReader ??= new RequestBodyReader(this, RequestBodyPipe);
 
     private static Type[] OwnTypes { get; } =
     [
@@ -416,15 +538,6 @@ internal sealed class RequestFeatures :
         typeof(IHttpRequestLifetimeFeature), typeof(IHttpResponseFeature), typeof(IHttpResponseBodyFeature),
         typeof(IHttpBodyControlFeature), typeof(IHttpAuthenticationFeature), typeof(IHttpUpgradeFeature), typeof(IFastCgiFeature),
     ];
-
-    /// <summary>Fills the connection feature from REMOTE_ADDR, REMOTE_PORT, SERVER_ADDR and SERVER_PORT.</summary>
-    public void ReadAddresses()
-    {
-        RemoteIpAddress = IPAddress.TryParse(Params.GetValueOrDefault("REMOTE_ADDR"), out var remote) ? remote : null;
-        LocalIpAddress = IPAddress.TryParse(Params.GetValueOrDefault("SERVER_ADDR"), out var local) ? local : null;
-        RemotePort = int.TryParse(Params.GetValueOrDefault("REMOTE_PORT"), NumberStyles.None, CultureInfo.InvariantCulture, out var remotePort) ? remotePort : 0;
-        LocalPort = int.TryParse(Params.GetValueOrDefault("SERVER_PORT"), NumberStyles.None, CultureInfo.InvariantCulture, out var localPort) ? localPort : 0;
-    }
 
     /// <summary>The first read of the body fixes the size limit (as Kestrel does) and checks CONTENT_LENGTH against it.</summary>
     public void BodyReadStarting()
@@ -435,7 +548,7 @@ internal sealed class RequestFeatures :
         }
 
         _bodyReadStarted = true;
-        if (_maxRequestBodySize is { } max && CgiRequestMapping.ContentLength(Params) > max)
+        if (_maxRequestBodySize is { } max && CgiRequestMapping.ContentLength(_variables) > max)
         {
             throw new BadHttpRequestException($"The request body is larger than {max} bytes.", StatusCodes.Status413PayloadTooLarge);
         }
@@ -489,6 +602,51 @@ internal sealed class RequestFeatures :
     }
 
     /// <summary>
+    /// Counts the body bytes written, so that <see cref="FlushOutputAsync"/> knows when a response with a
+    /// Content-Length is whole.
+    /// </summary>
+    public void BodyWritten(int bytes) => _bodyBytes += bytes;
+
+    /// <summary>
+    /// Holds back the flushes of a whole response while the application runs on this thread without waiting (see
+    /// <see cref="FlushOutputAsync"/>), until <see cref="StopHoldingFlushes"/>.
+    /// </summary>
+    public void HoldFlushes() => _holdingThread = Environment.CurrentManagedThreadId;
+
+    /// <summary>The application returned or waits: a flush held back goes out now, unless the request ends at once.</summary>
+    public void StopHoldingFlushes() => _holdingThread = 0;
+
+    /// <summary>Sends a flush held back by <see cref="FlushOutputAsync"/>: the application waits for something.</summary>
+    public async ValueTask SendHeldFlushAsync()
+    {
+        if (_flushHeld)
+        {
+            _flushHeld = false;
+            await Output.FlushAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Flushes the response to the web server. A whole small response (its Content-Length written, or completed,
+    /// or a HEAD response) flushed while the application still runs on the thread that started it stays in the
+    /// buffer instead: when the application then returns, the response and END_REQUEST leave in one send, as a
+    /// response nobody flushed does (ASP.NET Core's <c>Response.WriteAsync</c> always flushes); when it waits for
+    /// something first, the runner sends it then (<see cref="SendHeldFlushAsync"/>).
+    /// </summary>
+    public ValueTask<FlushResult> FlushOutputAsync(bool responseComplete, CancellationToken cancellationToken)
+    {
+        if (_holdingThread == Environment.CurrentManagedThreadId && _bodyBytes <= HeldFlushLimit
+            && (responseComplete || SuppressBody || ResponseHeaders.ContentLength == _bodyBytes))
+        {
+            _flushHeld = true;
+            return ValueTask.FromResult(new FlushResult(isCanceled: false, isCompleted: false));
+        }
+
+        _flushHeld = false;
+        return Output.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>
     /// Before the response started, turns it into an error response: the status, no headers, no body (as Kestrel
     /// answers an unhandled exception).
     /// </summary>
@@ -523,9 +681,6 @@ internal sealed class RequestFeatures :
         return first;
     }
 
-    /// <summary>Releases what the request held that outlives it: the abort token's link to the connection's.</summary>
-    public void Release() => _abortSource?.Dispose();
-
     private RequestFeatures? Own(Type key)
     {
         if (key == typeof(IHttpRequestFeature) || key == typeof(IHttpResponseFeature) || key == typeof(IHttpResponseBodyFeature)
@@ -550,72 +705,97 @@ internal sealed class RequestFeatures :
     /// <summary>The user the web server authenticated: REMOTE_USER and AUTH_TYPE (RFC 3875 4.1.11, 4.1.1), or an authorizer's AUTH_USER.</summary>
     private ClaimsPrincipal? RemoteUser()
     {
-        var name = Params.GetValueOrDefault("REMOTE_USER") is { Length: > 0 } remoteUser ? remoteUser : Params.GetValueOrDefault("AUTH_USER");
+        var name = _variables[CgiVariable.RemoteUser] is { Length: > 0 } remoteUser ? remoteUser : _variables[CgiVariable.AuthUser];
         if (string.IsNullOrEmpty(name))
         {
             return null;
         }
 
-        var type = Params.GetValueOrDefault("AUTH_TYPE") is { Length: > 0 } authType ? authType : "FastCgi";
+        var type = _variables[CgiVariable.AuthType] is { Length: > 0 } authType ? authType : "FastCgi";
         return new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, name)], type));
     }
 
+    private static IPAddress? Address(ref (string? Text, IPAddress? Address) cached, ref bool set, string? text)
+    {
+        set = true;
+        if (!ReferenceEquals(text, cached.Text))
+        {
+            cached = (text, IPAddress.TryParse(text, out var address) ? address : null);
+        }
+
+        return cached.Address;
+    }
+
+    /// <summary>ASP.NET Core's own string for a method spelled exactly so (it compares those by reference first); methods are case-sensitive (RFC 9110 9.1).</summary>
+    private static string Canonical(string method) =>
+        HttpMethods.GetCanonicalizedValue(method) is var canonical && string.Equals(canonical, method, StringComparison.Ordinal) ? canonical : method;
+
+    private static int Port(string? text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) ? port : 0;
+
     /// <summary>
-    /// <c>Status: 200 OK</c>, then each header value on its own line, then the blank line (RFC 3875 6.2, 6.3.3).
-    /// A value with a control character or a non-ASCII one is refused, as Kestrel refuses it: it would let the
-    /// application split the header block.
+    /// <c>Status: 200 OK</c>, then each header value on its own line, then the blank line (RFC 3875 6.2, 6.3.3),
+    /// written straight into the output. A value with a control character or a non-ASCII one is refused, as
+    /// Kestrel refuses it: it would let the application split the header block.
     /// </summary>
     private void WriteHeaderBlock()
     {
-        var reason = ReasonPhrase ?? ReasonPhrases.GetReasonPhrase(_statusCode);
-        WriteAscii("Status: ");
-        WriteAscii(_statusCode.ToString(CultureInfo.InvariantCulture));
-        WriteAscii(" ");
-        WriteAscii(Checked(reason, "reason phrase"));
-        WriteAscii("\r\n");
-        foreach (var (name, values) in ResponseHeaders)
+        var reason = _reasonPhrase ?? ReasonPhrases.GetReasonPhrase(_statusCode);
+        CheckValue(reason, "reason phrase");
+        var span = Output.GetSpan(8 + 11 + 1 + reason.Length + 2);
+        "Status: "u8.CopyTo(span);
+        _statusCode.TryFormat(span[8..], out var digits, default, CultureInfo.InvariantCulture);
+        var length = 8 + digits;
+        span[length++] = (byte)' ';
+        length += Encoding.ASCII.GetBytes(reason, span[length..]);
+        "\r\n"u8.CopyTo(span[length..]);
+        Output.Advance(length + 2);
+        if (ResponseHeaders is HeaderDictionary own)
         {
-            CheckName(name);
-            foreach (var value in values)
+            // HeaderDictionary's own enumerator is a struct; the interface's would be boxed.
+            foreach (var (name, values) in own)
             {
-                WriteAscii(name);
-                WriteAscii(": ");
-                WriteAscii(Checked(value ?? "", name));
-                WriteAscii("\r\n");
+                WriteHeader(name, values);
+            }
+        }
+        else
+        {
+            foreach (var (name, values) in ResponseHeaders)
+            {
+                WriteHeader(name, values);
             }
         }
 
-        WriteAscii("\r\n");
+        "\r\n"u8.CopyTo(Output.GetSpan(2));
+        Output.Advance(2);
     }
 
-    private static void CheckName(string name)
+    private void WriteHeader(string name, StringValues values)
     {
-        foreach (var c in name)
+        if (name.Length == 0 || name.AsSpan().ContainsAnyExcept(NameCharacters))
         {
-            if (c <= ' ' || c >= 0x7F || c == ':')
-            {
-                throw new InvalidOperationException($"Invalid character in the response header name '{name}'.");
-            }
+            throw new InvalidOperationException($"Invalid character in the response header name '{name}'.");
+        }
+
+        foreach (var value in values)
+        {
+            var text = value ?? "";
+            CheckValue(text, name);
+            var span = Output.GetSpan(name.Length + 2 + text.Length + 2);
+            var length = Encoding.ASCII.GetBytes(name, span);
+            ": "u8.CopyTo(span[length..]);
+            length += 2;
+            length += Encoding.ASCII.GetBytes(text, span[length..]);
+            "\r\n"u8.CopyTo(span[length..]);
+            Output.Advance(length + 2);
         }
     }
 
-    private static string Checked(string value, string name)
+    private static void CheckValue(string value, string name)
     {
-        foreach (var c in value)
+        if (value.AsSpan().ContainsAnyExcept(ValueCharacters))
         {
-            if ((c < ' ' && c != '\t') || c >= 0x7F)
-            {
-                throw new InvalidOperationException($"Invalid control or non-ASCII character in the response header '{name}'.");
-            }
+            throw new InvalidOperationException($"Invalid control or non-ASCII character in the response header '{name}'.");
         }
-
-        return value;
-    }
-
-    private void WriteAscii(string text)
-    {
-        var span = Output.GetSpan(text.Length);
-        var written = Latin1.GetBytes(text, span);
-        Output.Advance(written);
     }
 }

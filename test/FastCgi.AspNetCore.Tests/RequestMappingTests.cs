@@ -1,3 +1,5 @@
+using FastCgi.Testing;
+using Microsoft.AspNetCore.Http;
 using Xunit;
 
 namespace FastCgi.AspNetCore.Tests;
@@ -31,20 +33,21 @@ public sealed class RequestMappingTests
             environ["QUERY_STRING"] = query;
         }
 
-        Assert.Equal((pathBase, path, queryString, requestUri), CgiRequestMapping.Target(environ));
+        Assert.Equal((pathBase, path, queryString, requestUri), CgiRequestMapping.Target(Variables(environ)));
     }
 
     [Fact]
     public void Without_REQUEST_URI_the_target_is_rebuilt()
     {
         var environ = new Dictionary<string, string> { ["SCRIPT_NAME"] = "/cgi-bin/app", ["PATH_INFO"] = "/a b", ["QUERY_STRING"] = "x=1" };
-        Assert.Equal(("/cgi-bin/app", "/a b", "?x=1", "/cgi-bin/app/a%20b?x=1"), CgiRequestMapping.Target(environ));
+        Assert.Equal(("/cgi-bin/app", "/a b", "?x=1", "/cgi-bin/app/a%20b?x=1"), CgiRequestMapping.Target(Variables(environ)));
     }
 
     [Fact]
     public void Headers_come_from_HTTP_variables_and_the_content_ones()
     {
-        var headers = CgiRequestMapping.Headers(new Dictionary<string, string>
+        var headers = new HeaderDictionary();
+        CgiRequestMapping.Headers(Variables(new Dictionary<string, string>
         {
             ["HTTP_USER_AGENT"] = "curl",
             ["HTTP_X_FORWARDED_FOR"] = "10.0.0.1",
@@ -53,14 +56,45 @@ public sealed class RequestMappingTests
             ["SERVER_NAME"] = "example.com",
             ["SERVER_PORT"] = "8080",
             ["REMOTE_ADDR"] = "127.0.0.1",
-        });
+        }), headers);
         Assert.Equal(
             ["Content-Type: text/plain", "Host: example.com:8080", "User-Agent: curl", "X-Forwarded-For: 10.0.0.1"],
             headers.Select(header => header.Key + ": " + header.Value).Order(StringComparer.Ordinal));
         Assert.Equal(
             ("https", "http", "https"),
-            (CgiRequestMapping.Scheme(new Dictionary<string, string> { ["HTTPS"] = "on" }),
-             CgiRequestMapping.Scheme(new Dictionary<string, string>()),
-             CgiRequestMapping.Scheme(new Dictionary<string, string> { ["REQUEST_SCHEME"] = "HTTPS" })));
+            (CgiRequestMapping.Scheme(Variables(new Dictionary<string, string> { ["HTTPS"] = "on" })),
+             CgiRequestMapping.Scheme(Variables(new Dictionary<string, string>())),
+             CgiRequestMapping.Scheme(Variables(new Dictionary<string, string> { ["REQUEST_SCHEME"] = "HTTPS" }))));
+    }
+
+    [Fact]
+    public void PARAMS_are_read_in_one_pass_and_the_last_requests_strings_reused_while_the_bytes_match()
+    {
+        var longValue = new string('a', 200);
+        var variables = new RequestVariables();
+        variables.Load(FcgiRecords.NameValues([new("REQUEST_METHOD", "GET"), new("HTTP_HOST", "example.com"), new("HTTP_X_LONG", longValue), new("REQUEST_URI", "/a"), new("HTTP_ACCEPT", "*/*")]));
+        var (method, host, accept) = (variables[CgiVariable.RequestMethod], variables.Headers[0].Value, variables.Headers[2].Value);
+        Assert.Equal(
+            ["GET", "/a", "Host: example.com", "X-Long: " + longValue, "Accept: */*"],
+            [variables[CgiVariable.RequestMethod], variables[CgiVariable.RequestUri], .. variables.Headers.ToArray().Select(header => header.Name + ": " + header.Value)]);
+
+        // The next request on the connection: same method and host, another path, a header fewer.
+        variables.Load(FcgiRecords.NameValues([new("REQUEST_METHOD", "GET"), new("HTTP_HOST", "example.com"), new("REQUEST_URI", "/b"), new("HTTP_ACCEPT", "*/*")]));
+        Assert.Equal(
+            ["GET", "/b", "Host: example.com", "Accept: */*"],
+            [variables[CgiVariable.RequestMethod], variables[CgiVariable.RequestUri], .. variables.Headers.ToArray().Select(header => header.Name + ": " + header.Value)]);
+        Assert.Same(method, variables[CgiVariable.RequestMethod]);
+        Assert.Same(host, variables.Headers[0].Value);
+        Assert.NotSame(accept, variables.Headers[1].Value);
+        Assert.Null(variables[CgiVariable.QueryString]);
+        Assert.True(variables.HasHeader("HTTP_ACCEPT"u8));
+        Assert.False(variables.HasHeader("HTTP_X_LONG"u8));
+    }
+
+    private static RequestVariables Variables(Dictionary<string, string> environ)
+    {
+        var variables = new RequestVariables();
+        variables.Load(environ);
+        return variables;
     }
 }

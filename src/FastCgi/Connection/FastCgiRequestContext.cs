@@ -84,6 +84,13 @@ public sealed class FastCgiRequestContext
     /// <summary>Why the request was aborted, or <see cref="AbortReason.None"/>.</summary>
     public AbortReason AbortReason { get; private set; }
 
+    /// <summary>
+    /// The application's own per-request objects, kept with the context while the connection reuses it for its
+    /// next requests (as Kestrel keeps an ASP.NET Core HttpContext per connection): set once, reset per request.
+    /// The connection never reads or clears it.
+    /// </summary>
+    public object? ApplicationState { get; set; }
+
     internal ushort Id { get; private set; }
 
     internal RequestState State => (RequestState)Volatile.Read(ref _state);
