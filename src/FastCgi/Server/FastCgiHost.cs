@@ -39,7 +39,7 @@ public sealed class FastCgiHost : IAsyncDisposable
     public Task RunAsync(CancellationToken cancellationToken = default)
     {
         ApplyProcessWideSettings(Options);
-        var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode)
+        var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode, Options.TimeProvider)
             ?? throw new InvalidOperationException("There is no address to listen on, and file descriptor 0 is not a listening socket.");
         return RunAsync(listener, cancellationToken);
     }
