@@ -34,6 +34,7 @@ internal sealed class EpollConnection : ITransportConnection, IThreadPoolWorkIte
     private readonly TaskCompletionSource _inputEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private int _readState;
+    private volatile bool _peerClosed;
     private bool _discarding;
     private long _discarded;
     private uint _queuedEvents;
@@ -134,6 +135,13 @@ internal sealed class EpollConnection : ITransportConnection, IThreadPoolWorkIte
             Interlocked.Exchange(ref _writable, null)?.TrySetResult();
         }
 
+        if ((events & (Native.EPOLLRDHUP | Native.EPOLLERR | Native.EPOLLHUP)) != 0)
+        {
+            // The end came with (or before) the data this event announces: a short read no longer means the socket
+            // is empty, and no other event will come for the end, so reading goes on until read(2) says 0.
+            _peerClosed = true;
+        }
+
         if ((events & (Native.EPOLLIN | Native.EPOLLRDHUP | Native.EPOLLERR | Native.EPOLLHUP)) != 0)
         {
             StartReading();
@@ -155,9 +163,10 @@ internal sealed class EpollConnection : ITransportConnection, IThreadPoolWorkIte
     /// <inheritdoc />
     public void Abort()
     {
-        // The read loop ends at once; the shutdown makes epoll report the end to a send waiting for room.
-        _input.Reader.CancelPendingRead();
+        // Shut down first, so that nothing the ending read loop's requests still write gets out; the shutdown also
+        // makes epoll report the end to a send waiting for room. Then the read loop ends at once.
         Shutdown(SocketShutdown.Both);
+        _input.Reader.CancelPendingRead();
     }
 
     /// <inheritdoc />
@@ -290,7 +299,7 @@ internal sealed class EpollConnection : ITransportConnection, IThreadPoolWorkIte
                     return;
                 }
 
-                if (read < requested && Interlocked.CompareExchange(ref _readState, Idle, Reading) == Reading)
+                if (read < requested && !_peerClosed && Interlocked.CompareExchange(ref _readState, Idle, Reading) == Reading)
                 {
                     return;
                 }
