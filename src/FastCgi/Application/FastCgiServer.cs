@@ -44,7 +44,6 @@ public sealed class FastCgiServer : IAsyncDisposable
     /// <summary>Serves until <see cref="Exit"/>, <paramref name="cancellationToken"/>, or jonpy's <c>max_requests</c>.</summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
-        FastCgiHost.ApplyProcessWideSettings(Options);
         var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode, Options.TimeProvider);
         if (listener is null)
         {

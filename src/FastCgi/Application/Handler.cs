@@ -55,7 +55,7 @@ public abstract class Handler
 
         // On a loop thread of the epoll transport a blocking Process is made up for (the loop is replaced), so it
         // runs right there; anywhere else it would hold up a thread pool thread.
-        if (request.ProcessOnHandlerThread && !FastCgi.Server.GuardedThread.IsCurrent)
+        if (request.ProcessOnHandlerThread && !FastCgi.Connection.GuardedThread.IsCurrent)
         {
             return new ValueTask(HandlerThreads.RunAsync(this, request));
         }

@@ -193,7 +193,7 @@ internal sealed unsafe class EpollEngine : IDisposable
                     continue;
                 }
 
-                loop.Retired = true;
+                loop.Retire();
                 _loops.RemoveAt(i);
                 if (asleep)
                 {
@@ -209,7 +209,7 @@ internal sealed unsafe class EpollEngine : IDisposable
 
     private void StartLoop(Loop? stolen)
     {
-        var loop = new Loop();
+        var loop = new Loop(this);
         loop.Thread = new Thread(() => Run(loop, stolen)) { IsBackground = true, Name = "FastCgi I/O" };
         _loops.Add(loop);
         loop.Thread.UnsafeStart();
@@ -217,7 +217,7 @@ internal sealed unsafe class EpollEngine : IDisposable
 
     private void Run(Loop loop, Loop? stolen)
     {
-        GuardedThread.Enter();
+        GuardedThread.Enter(loop);
         loop.ThreadId = Native.ThreadId();
         if (stolen is not null)
         {
@@ -286,12 +286,17 @@ internal sealed unsafe class EpollEngine : IDisposable
 
             Volatile.Write(ref runner.EventStartedAt, now);
             connection.OnEvents(mask);
+            runner.RunDeferred();
             Volatile.Write(ref runner.EventStartedAt, 0);
         }
     }
 
-    private sealed class Loop
+    private sealed class Loop(EpollEngine engine) : IDeferredWork
     {
+        public readonly EpollEngine Engine = engine;
+        private readonly Queue<IThreadPoolWorkItem> _deferred = new();
+        private readonly Lock _deferredLock = new();
+
         // Pinned, so the kernel's writes and the pointer the loop keeps stay valid; a retired loop's buffer lives as
         // long as the loop that took over its batch.
         public readonly byte[] Events = GC.AllocateArray<byte>(MaxEvents * Native.EventSize, pinned: true);
@@ -302,5 +307,54 @@ internal sealed unsafe class EpollEngine : IDisposable
         public long EventStartedAt;
         public Loop? CurrentBatch;
         public volatile bool Retired;
+
+        /// <summary>
+        /// Requests started by the event being handled run after it, on this thread, one at a time, each timed like
+        /// an event. The engine never defers while cautious: what blocked once goes to the thread pool.
+        /// </summary>
+        public bool TryDefer(IThreadPoolWorkItem work)
+        {
+            lock (_deferredLock)
+            {
+                if (Retired || Engine.Cautious)
+                {
+                    return false;
+                }
+
+                _deferred.Enqueue(work);
+                return true;
+            }
+        }
+
+        public void RunDeferred()
+        {
+            while (true)
+            {
+                IThreadPoolWorkItem? work;
+                lock (_deferredLock)
+                {
+                    if (!_deferred.TryDequeue(out work))
+                    {
+                        return;
+                    }
+                }
+
+                Volatile.Write(ref EventStartedAt, Stopwatch.GetTimestamp());
+                work.Execute();
+            }
+        }
+
+        /// <summary>Stops the loop once its current work returns; what it had deferred goes to the thread pool now.</summary>
+        public void Retire()
+        {
+            lock (_deferredLock)
+            {
+                Retired = true;
+                while (_deferred.TryDequeue(out var work))
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(work, preferLocal: false);
+                }
+            }
+        }
     }
 }
