@@ -227,6 +227,8 @@ internal sealed unsafe class EpollEngine : IDisposable
         var events = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(loop.Events));
         while (!_stopping && !loop.Retired)
         {
+            // Nothing to claim while the buffer is refilled, should a loop that takes over look at it now.
+            Volatile.Write(ref loop.Next, MaxEvents);
             Volatile.Write(ref loop.CurrentBatch, loop);
             var count = Native.EpollWait(_epoll, events, MaxEvents, -1);
             if (count < 0)
@@ -248,13 +250,14 @@ internal sealed unsafe class EpollEngine : IDisposable
     /// <summary>
     /// Handles the events of <paramref name="batch"/>'s last wait on <paramref name="runner"/>'s thread. Each event is
     /// claimed with an interlocked increment, so a loop that takes over a stalled one's batch never handles an event
-    /// twice; the stalled loop, once retired, claims no more and never waits again, so its buffer stays as it was.
+    /// twice, and the stalled one, once it returns, may go on claiming beside it. A retired loop never waits again,
+    /// so its buffer stays as it was; it finishes a batch it got while being retired (epoll reports an edge once).
     /// </summary>
     private void Drain(Loop batch, Loop runner)
     {
         var events = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(batch.Events));
         Volatile.Write(ref runner.CurrentBatch, batch);
-        while (!runner.Retired)
+        while (true)
         {
             var index = Interlocked.Increment(ref batch.Next) - 1;
             if (index >= batch.Count)
