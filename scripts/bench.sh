@@ -6,7 +6,7 @@
 #   bash scripts/bench.sh --quick    # smoke run: 2 s per run, 128 MiB bulk transfers
 #   bash scripts/bench.sh micro      # the BenchmarkDotNet suite (perf/FastCgi.Benchmarks), short job
 #
-# Environment: BENCH_OURS_ARGS (options for the echo sample, default --inline-completions), BENCH_SECONDS (measured seconds per run), BENCH_WARMUP (seconds before measuring, default 5: the JIT build needs several seconds on one loaded core to reach tier 1),
+# Environment: BENCH_OURS_ARGS (more options for the echo sample, default none: the default configuration), BENCH_SECONDS (measured seconds per run), BENCH_WARMUP (seconds before measuring, default 5: the JIT build needs several seconds on one loaded core to reach tier 1),
 # BENCH_BULK_BYTES (default 1073741824), BENCH_AOT=0 to skip the NativeAOT build, BENCH_OUT (default out/bench).
 # The server under test runs on CPU 0, the load generator (and nginx + wrk) on CPU 1.
 set -euo pipefail
@@ -26,9 +26,8 @@ if [ "$mode" = micro ]; then
   exec dotnet run -c Release --project perf/FastCgi.Benchmarks -- --filter '*' --job short "${@:2}"
 fi
 
-# The echo sample's handlers never block, so it runs as such an application should be deployed:
-# --inline-completions (FastCgiServerOptions.InlineCompletions). BENCH_OURS_ARGS="" measures the default instead.
-ours_args=${BENCH_OURS_ARGS---inline-completions}
+# The echo sample runs with default options, as users run it (issue 13); BENCH_OURS_ARGS adds options.
+ours_args=${BENCH_OURS_ARGS:-}
 secs=${BENCH_SECONDS:-10}
 warmup=${BENCH_WARMUP:-5}
 bulk=${BENCH_BULK_BYTES:-1073741824}
@@ -60,6 +59,8 @@ GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod GOCACHE="$out/go-cache" GO111MODU
   go build -o "$out/go-hello" perf/peers/hello.go
 export DOTNET_CLI_USE_MSBUILD_SERVER=0 MSBUILDDISABLENODEREUSE=1
 dotnet publish samples/Echo -c Release -o "$out/echo" >"$out/publish.log" 2>&1 || { cat "$out/publish.log"; exit 1; }
+# The README's hello, a synchronous Process handler, and the same with ProcessAsync (--async).
+dotnet publish perf/peers/ReadmeHello -c Release -o "$out/readme-hello" >"$out/publish-hello.log" 2>&1 || { cat "$out/publish-hello.log"; exit 1; }
 aot=0
 if [ "${BENCH_AOT:-1}" = 1 ]; then
   if dotnet publish samples/Echo -c Release -r linux-x64 -p:PublishAot=true -o "$out/echo-aot" >"$out/publish-aot.log" 2>&1; then
@@ -167,6 +168,8 @@ start_named() {
       start_peer "$name" "$port" "$php_fpm" -F -R -y "$out/php/php-fpm.conf" -p "$out/php" ;;
     go) start_peer "$name" "$port" "$out/go-hello" "127.0.0.1:$port" ;;
     ours) start_peer "$name" "$port" "$out/echo/Echo" --listen "127.0.0.1:$port" $ours_args ;;
+    hello-sync) start_peer "$name" "$port" "$out/readme-hello/ReadmeHello" --listen "127.0.0.1:$port" $ours_args ;;
+    hello-async) start_peer "$name" "$port" "$out/readme-hello/ReadmeHello" --listen "127.0.0.1:$port" --async $ours_args ;;
     ours-aot) start_peer "$name" "$port" "$out/echo-aot/Echo" --listen "127.0.0.1:$port" $ours_args ;;
     ours-mpx) start_peer "$name" "$port" "$out/echo/Echo" --listen "127.0.0.1:$port" --threading-level 2 $ours_args ;;
     ours-aot-mpx) start_peer "$name" "$port" "$out/echo-aot/Echo" --listen "127.0.0.1:$port" --threading-level 2 $ours_args ;;
@@ -269,7 +272,7 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 ours=(ours)
 [ "$aot" = 1 ] && ours+=(ours-aot)
 echo "Direct: 16 kept connections, 1 request in flight each, ${secs}s after ${warmup}s warm-up"
-for peer in floor libfcgi-mt libfcgi-st php-fpm go "${ours[@]}"; do
+for peer in floor libfcgi-mt libfcgi-st php-fpm go "${ours[@]}" hello-sync hello-async; do
   direct direct "$peer" 16 1
 done
 echo "Multiplexed: 4 connections x 16 requests in flight, --threading-level 2"
@@ -297,7 +300,7 @@ echo "Each cell: value (ratio to libfcgi multi-threaded in the same scenario; bu
 echo "Multiplexed rows are compared with libfcgi-mt's direct row; 'mpx/plain' is their CPU per request over ours' direct."
 awk -F'\t' '
   function ratio(v, r) { return (r + 0 > 0 && v != "-") ? sprintf("%s (%.2fx)", v, v / r) : v }
-  { rows[NR] = $0; key = $1 "|" $2; rps[key] = $3; cpu[key] = $4; p50[key] = $5; p99[key] = $6 }
+  { rows[NR] = $0; key = $1 "|" $2; rps[key] = $3; cpu[key] = $4; p50[key] = $5; p99[key] = $6; rows_served[key] = $7; rss_kb[key] = $8 }
   END {
     printf "%-12s %-14s %18s %18s %16s %16s %10s %16s\n", "scenario", "peer", "req/s", "CPU us/req", "p50 us", "p99 us", "served", "peak RSS MB"
     for (i = 1; i <= NR; i++) {
@@ -313,5 +316,21 @@ awk -F'\t' '
       }
     }
     if (hdr) print "bulk rows: req/s column = MB/s, CPU column = server CPU seconds for the transfer, p50 column = wall seconds."
-  }' "$results"
+
+    # The speed goals (issue 13), in the default configuration, from the rows above.
+    print ""
+    print "Goals (default options; ratios within this run):"
+    lib = cpu["direct|libfcgi-mt"]; fl = cpu["direct|floor"]
+    goal("CPU/req <= 1.0x libfcgi-mt", cpu["direct|ours"] / lib, 1.0, "x")
+    goal("CPU/req <= 2x the floor", cpu["direct|ours"] / fl, 2.0, "x")
+    split(rows_served["direct|ours"], sv, "/"); printf "  %-44s %s %s\n", "every connection served", rows_served["direct|ours"], (sv[1] == sv[2] ? "yes" : "NO")
+    goal("p99 < 1 ms (us)", p99["direct|ours"], 1000, "")
+    goal("nginx req/s >= libfcgi-mt (ratio)", rps["nginx|libfcgi-mt"] / rps["nginx|ours"], 1.0, "x (libfcgi-mt / ours)")
+    goal("nginx CPU/req <= 1.0x libfcgi-mt", cpu["nginx|ours"] / cpu["nginx|libfcgi-mt"], 1.0, "x")
+    goal("multiplexed <= 0.5x the plain CPU/req", cpu["multiplexed|ours-mpx"] / cpu["direct|ours"], 0.5, "x")
+    goal("peak RSS <= 30 MB, JIT (direct)", rss_kb["direct|ours"] / 1024, 30, " MB")
+    if (("direct|ours-aot") in cpu) goal("peak RSS <= 12 MB, NativeAOT (direct)", rss_kb["direct|ours-aot"] / 1024, 12, " MB")
+    goal("README hello: sync Process <= 1.3x async", cpu["direct|hello-sync"] / cpu["direct|hello-async"], 1.3, "x")
+  }
+  function goal(name, value, limit, unit) { printf "  %-44s %.2f%s %s\n", name, value, unit, (value <= limit ? "yes" : "NO") }' "$results"
 echo "Raw rows: $results"

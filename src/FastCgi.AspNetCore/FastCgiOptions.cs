@@ -71,12 +71,6 @@ public sealed class FastCgiOptions
     public TimeSpan? ShutdownTimeout { get; set; }
 
     /// <summary>
-    /// Runs socket completions on the socket engine's thread (<see cref="FastCgiHostOptions.InlineCompletions"/>):
-    /// less CPU per request, for applications that never block a thread. Default false.
-    /// </summary>
-    public bool InlineCompletions { get; set; }
-
-    /// <summary>
     /// Whether <c>HttpContext.User</c> is set from the web server's <c>REMOTE_USER</c> and <c>AUTH_TYPE</c>
     /// (or an authorizer's <c>AUTH_USER</c>) when present. Default true.
     /// </summary>
@@ -155,7 +149,6 @@ public sealed class FastCgiOptions
 
             // The ASP.NET Core host owns SIGTERM and SIGINT (it stops the server, which drains).
             HandleSignals = false,
-            InlineCompletions = InlineCompletions,
             LoggerFactory = loggerFactory,
         };
     }

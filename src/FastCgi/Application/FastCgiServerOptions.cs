@@ -31,8 +31,7 @@ public sealed record FastCgiServerOptions : FastCgiHostOptions
     /// Reads the standard command-line options over <paramref name="defaults"/>: <c>--listen ADDRESS</c>,
     /// <c>--threading-level 0|1|2</c>, <c>--max-requests N</c>, <c>--gzip</c>, <c>--unix-socket-mode OCTAL</c>,
     /// <c>--max-connections N</c>, <c>--max-concurrent-requests N</c>, <c>--max-request-body-bytes N</c>,
-    /// <c>--input-timeout SECONDS</c>, <c>--write-timeout SECONDS</c>, <c>--shutdown-timeout SECONDS</c>,
-    /// <c>--inline-completions</c>.
+    /// <c>--input-timeout SECONDS</c>, <c>--write-timeout SECONDS</c>, <c>--shutdown-timeout SECONDS</c>.
     /// </summary>
     /// <exception cref="ArgumentException">An option is unknown or its value is invalid.</exception>
     public static FastCgiServerOptions FromCommandLine(IReadOnlyList<string> args, FastCgiServerOptions? defaults = null)
@@ -48,7 +47,6 @@ public sealed record FastCgiServerOptions : FastCgiHostOptions
                 "--threading-level" => options with { ThreadingLevel = ParseLevel(Value()) },
                 "--max-requests" => options with { MaxRequests = ParseCount(Value(), "--max-requests") },
                 "--gzip" => options with { RequestType = RequestType.GZip },
-                "--inline-completions" => options with { InlineCompletions = true },
                 "--max-connections" => options with { Limits = options.Limits with { MaxConnections = ParseCount(Value(), "--max-connections") } },
                 "--max-concurrent-requests" => options with { Limits = options.Limits with { MaxConcurrentRequests = ParseCount(Value(), "--max-concurrent-requests") } },
                 "--max-request-body-bytes" => options with { Limits = options.Limits with { MaxRequestBodyBytes = ParseCount(Value(), "--max-request-body-bytes") } },

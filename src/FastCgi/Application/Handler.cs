@@ -53,7 +53,9 @@ public abstract class Handler
             throw new InvalidOperationException($"{GetType().Name} must override Process or ProcessAsync.");
         }
 
-        if (request.ProcessOnHandlerThread)
+        // On a loop thread of the epoll transport a blocking Process is made up for (the loop is replaced), so it
+        // runs right there; anywhere else it would hold up a thread pool thread.
+        if (request.ProcessOnHandlerThread && !FastCgi.Connection.GuardedThread.IsCurrent)
         {
             return new ValueTask(HandlerThreads.RunAsync(this, request));
         }

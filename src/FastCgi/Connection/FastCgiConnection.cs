@@ -25,11 +25,12 @@ internal sealed class FastCgiConnection : IRequestLifecycle
     private readonly Action _resetTransport;
     private readonly long _openedAt;
     private readonly Func<FastCgiRequestContext> _takeContext;
+    private readonly EndBatchWorkItem _endBatch;
 
     // The last finished request's context, for the next BEGIN_REQUEST to reuse (saves its pipes on a kept connection).
     private FastCgiRequestContext? _finished;
 
-    // Requests whose PARAMS ended in the records being processed, started after them (RequestDispatch.AfterRead).
+    // Requests whose PARAMS ended in the records being processed, started after them.
     private readonly List<FastCgiRequestContext> _ready = [];
     private long _readStartedAt;
     private volatile bool _readPending;
@@ -65,6 +66,7 @@ internal sealed class FastCgiConnection : IRequestLifecycle
             minimumSegmentSize: BodySegmentSize,
             useSynchronizationContext: false);
         _takeContext = TakeContext;
+        _endBatch = new EndBatchWorkItem(Output);
     }
 
     public ConnectionOutput Output { get; }
@@ -326,9 +328,12 @@ internal sealed class FastCgiConnection : IRequestLifecycle
 
                 if (_ready.Count > 1)
                 {
+                    // Their small responses leave in one send: at the end of the batch, after them when they were deferred.
                     Output.BeginBatch();
-                    StartReadyRequests();
-                    await Output.EndBatchAsync().ConfigureAwait(false);
+                    if (!StartReadyRequests() || !GuardedThread.TryDefer(_endBatch))
+                    {
+                        await Output.EndBatchAsync().ConfigureAwait(false);
+                    }
                 }
                 else
                 {
@@ -487,34 +492,34 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         return FeedAsync(request.Stdin, content);
     }
 
-    private void StartRequest(FastCgiRequestContext request)
-    {
-        if (_settings.Dispatch == RequestDispatch.ThreadPool)
-        {
-            // The application runs beside the read loop, which goes on with other requests' records.
-            ThreadPool.UnsafeQueueUserWorkItem(request.WorkItem, preferLocal: false);
-            return;
-        }
-
-        // Wait for the end of the records already read, which usually hold the whole (often empty) STDIN, so the
-        // application can run right here, up to its first wait, without a thread hop.
-        _ready.Add(request);
-    }
+    /// <summary>
+    /// Waits for the end of the records already read, which usually hold the whole (often empty) STDIN, so the
+    /// application can start on this thread, up to its first wait, without a thread hop.
+    /// </summary>
+    private void StartRequest(FastCgiRequestContext request) => _ready.Add(request);
 
     /// <summary>
-    /// Starts the requests waiting for the end of a read: inline when their input is complete (the application
-    /// cannot wait on the read loop), otherwise on the thread pool so the read loop can go on feeding their body.
+    /// Starts the requests waiting for the end of a read. One whose body is still to come runs on the thread pool,
+    /// so the read loop can go on feeding it. One whose input is complete runs on this thread: on a loop thread of
+    /// the epoll transport right after the read loop returns (<see cref="GuardedThread"/>), else, with one request
+    /// per connection, inline (the read loop has nothing else to do meanwhile) and, multiplexed, on the thread pool
+    /// (a handler that blocks must not hold up the connection's other requests).
     /// </summary>
-    private void StartReadyRequests()
+    /// <returns>Whether any request was deferred to run after the read loop returns.</returns>
+    private bool StartReadyRequests()
     {
-        if (_ready.Count == 0)
-        {
-            return;
-        }
-
+        var deferred = false;
         foreach (var request in _ready)
         {
             if (request.AwaitsInput)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(request.WorkItem, preferLocal: false);
+            }
+            else if (GuardedThread.TryDefer(request.WorkItem))
+            {
+                deferred = true;
+            }
+            else if (_settings.Multiplexed)
             {
                 ThreadPool.UnsafeQueueUserWorkItem(request.WorkItem, preferLocal: false);
             }
@@ -525,6 +530,7 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         }
 
         _ready.Clear();
+        return deferred;
     }
 
     /// <summary>
@@ -561,6 +567,24 @@ internal sealed class FastCgiConnection : IRequestLifecycle
             if (released)
             {
                 _requests.Settle();
+            }
+        }
+    }
+
+    /// <summary>Ends an output batch after the requests deferred in it have run.</summary>
+    private sealed class EndBatchWorkItem(ConnectionOutput output) : IThreadPoolWorkItem
+    {
+        public void Execute() => _ = EndAsync();
+
+        private async Task EndAsync()
+        {
+            try
+            {
+                await output.EndBatchAsync().ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // The connection is gone; its read loop and requests see that on their own.
             }
         }
     }

@@ -15,12 +15,6 @@ internal sealed record FastCgiConnectionSettings
     /// <summary>Whether requests on one connection run concurrently (threading level 2, FCGI_MPXS_CONNS).</summary>
     public bool Multiplexed { get; init; }
 
-    /// <summary>
-    /// Whether a request whose input is complete starts on the read loop once the records of one read are
-    /// processed, instead of on the thread pool at once. See <see cref="RequestDispatch"/>.
-    /// </summary>
-    public RequestDispatch Dispatch { get; init; } = RequestDispatch.AfterRead;
-
     /// <summary>Most bytes of one request's PARAMS stream.</summary>
     public int MaxParamsBytes { get; init; } = 1024 * 1024;
 
@@ -64,19 +58,6 @@ internal sealed record FastCgiConnectionSettings
         {
         }
     }
-}
-
-/// <summary>When a request whose PARAMS ended starts running.</summary>
-internal enum RequestDispatch
-{
-    /// <summary>
-    /// After the records of the current read are processed: on the read loop itself when the request's input is
-    /// complete (no thread hop), else on the thread pool. For one request per connection, or handlers that never block.
-    /// </summary>
-    AfterRead,
-
-    /// <summary>On the thread pool at once, beside the read loop, which goes on with other requests' records.</summary>
-    ThreadPool,
 }
 
 /// <summary>Request slots shared by every connection of a server (FCGI_MAX_REQS, max_requests, draining).</summary>

@@ -13,8 +13,6 @@ namespace FastCgi.Server;
 /// </summary>
 public sealed class FastCgiHost : IAsyncDisposable
 {
-    private const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
-
     private readonly IFastCgiApplication _application;
     private readonly CancellationTokenSource _stop = new();
     private Task _running = Task.CompletedTask;
@@ -38,8 +36,7 @@ public sealed class FastCgiHost : IAsyncDisposable
     /// <exception cref="InvalidOperationException">There is no <see cref="FastCgiHostOptions.Listen"/> address and fd 0 is not a listening socket.</exception>
     public Task RunAsync(CancellationToken cancellationToken = default)
     {
-        ApplyProcessWideSettings(Options);
-        var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode)
+        var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode, Options.TimeProvider)
             ?? throw new InvalidOperationException("There is no address to listen on, and file descriptor 0 is not a listening socket.");
         return RunAsync(listener, cancellationToken);
     }
@@ -80,18 +77,6 @@ public sealed class FastCgiHost : IAsyncDisposable
         }
 
         _stop.Dispose();
-    }
-
-    /// <summary>
-    /// The effects of the options on the whole process, applied by the host when it starts, never by the options:
-    /// <see cref="FastCgiHostOptions.InlineCompletions"/> sets <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS</c>.
-    /// </summary>
-    internal static void ApplyProcessWideSettings(FastCgiHostOptions options)
-    {
-        if (options.InlineCompletions)
-        {
-            Environment.SetEnvironmentVariable(InlineCompletionsVariable, "1");
-        }
     }
 
     /// <summary>Serves the connections of <paramref name="listener"/>, which the host disposes when it returns.</summary>

@@ -102,20 +102,6 @@ public record FastCgiHostOptions
     /// </summary>
     public bool HandleSignals { get; init; } = true;
 
-    /// <summary>
-    /// Runs socket completions on the socket engine's I/O thread instead of handing them to the thread pool, so at
-    /// threading levels 0 and 1 a request is read, handled and answered without a single thread switch (about a
-    /// third less CPU per small request; see docs/performance.md). Only for handlers that never block: no
-    /// synchronous I/O or waits; one blocking handler stalls every connection. Default false.
-    /// </summary>
-    /// <remarks>
-    /// A process-wide effect, applied by the host when it starts, not by this record: .NET reads it only from the
-    /// environment variable <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS</c>, once, so the host sets that
-    /// variable to 1 for the whole process, and it applies only when the host is the first code in the process to
-    /// use a socket.
-    /// </remarks>
-    public bool InlineCompletions { get; init; }
-
     /// <summary>Where the host logs connections, requests and protocol errors. Default none.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 

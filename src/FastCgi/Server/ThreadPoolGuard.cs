@@ -21,6 +21,7 @@ internal static class ThreadPoolGuard
     private const long RestoreAfterMs = 5000;
 
     private static readonly Lock Sync = new();
+    private static Action[] _watchers = [];
     private static int _users;
     private static Thread? _thread;
     private static long _probeQueuedAt;
@@ -47,6 +48,23 @@ internal static class ThreadPoolGuard
         }
     }
 
+    /// <summary>Calls <paramref name="check"/> on every tick while the guard runs (the epoll loops' stall check).</summary>
+    public static void Watch(Action check)
+    {
+        lock (Sync)
+        {
+            _watchers = [.. _watchers, check];
+        }
+    }
+
+    public static void Unwatch(Action check)
+    {
+        lock (Sync)
+        {
+            _watchers = [.. _watchers.Where(watcher => watcher != check)];
+        }
+    }
+
     private static void Run()
     {
         ThreadPool.GetMinThreads(out var baseMin, out var baseIo);
@@ -63,6 +81,11 @@ internal static class ThreadPoolGuard
                     _thread = null;
                     return;
                 }
+            }
+
+            foreach (var check in Volatile.Read(ref _watchers))
+            {
+                check();
             }
 
             var now = Environment.TickCount64;

@@ -4,8 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace FastCgi.Server;
 
 /// <summary>
-/// The one place that turns jonpy's <c>threading_level</c> (and <see cref="FastCgiHostOptions.InlineCompletions"/>)
-/// into behaviour: how many connections and requests run at once, whether a connection multiplexes, where a
+/// The one place that turns jonpy's <c>threading_level</c> into behaviour: how many connections and requests run at once, whether a connection multiplexes, where a
 /// request starts, and what GET_VALUES answers (spec 4.1). Synchronous handlers get threads of their own whatever
 /// the level (<c>Handler.Process</c>), and <see cref="ThreadPoolGuard"/> keeps handlers that block from starving
 /// the thread pool.
@@ -20,10 +19,6 @@ internal sealed class ThreadingPolicy
         MaxConnections = single ? 1 : DescriptorLimit.CapConnections(options.Limits.MaxConnections);
         MaxConcurrentRequests = single ? 1 : options.Limits.MaxConcurrentRequests;
         MaxRequestsPerConnection = Multiplexed ? options.Limits.MaxRequestsPerConnection : 1;
-
-        // Level 2 runs each request beside the read loop; levels 0 and 1 (one request per connection) and handlers
-        // that never block (InlineCompletions) start it on the read loop once its input is read, without a thread hop.
-        Dispatch = Multiplexed && !options.InlineCompletions ? RequestDispatch.ThreadPool : RequestDispatch.AfterRead;
     }
 
     /// <summary>Level 2: requests on one connection run concurrently (FCGI_MPXS_CONNS).</summary>
@@ -41,15 +36,11 @@ internal sealed class ThreadingPolicy
     /// <summary>Requests on one connection: the limit at level 2, else 1.</summary>
     public int MaxRequestsPerConnection { get; }
 
-    /// <summary>Where a request whose PARAMS ended starts.</summary>
-    public RequestDispatch Dispatch { get; }
-
     /// <summary>The settings every connection of a host shares.</summary>
     public FastCgiConnectionSettings ConnectionSettings(FastCgiHostOptions options, ILogger logger, IRequestAdmission admission) => new()
     {
         MaxRequestsPerConnection = MaxRequestsPerConnection,
         Multiplexed = Multiplexed,
-        Dispatch = Dispatch,
         MaxParamsBytes = options.Limits.MaxParamsBytes,
         MaxParamCount = options.Limits.MaxParamCount,
         MaxParamLength = options.Limits.MaxParamLength,

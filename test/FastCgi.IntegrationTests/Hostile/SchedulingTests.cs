@@ -148,6 +148,37 @@ public sealed class SchedulingTests
         }
     }
 
+    /// <summary>
+    /// Multiplexed requests run right after the read that completed them, on the thread that read it: a blocking one
+    /// must not hold up the others on its connection, nor new ones arriving on it (jonpy's threading level 2: a
+    /// thread per request). Each round blocks anew, also once the server has learnt that this application blocks.
+    /// </summary>
+    [Fact]
+    public async Task At_level_2_a_blocking_request_holds_up_no_other_request_on_its_connection()
+    {
+        await using var server = await EchoServer.StartAsync(["--threading-level", "2"]);
+        await using var client = await server.ConnectAsync();
+        ushort id = 0;
+        for (var round = 0; round < 3; round++)
+        {
+            var blocking = ++id;
+            var hello = ++id;
+            var wall = Stopwatch.StartNew();
+
+            // In one write, so that both requests are complete in the same read.
+            await client.SendAsync([.. Request(blocking, Environ("/block?ms=1000"), []), .. Request(hello, Environ("/hello"), [])]);
+            Assert.Equal("Hello, world!\n", (await client.ReadResponseAsync(hello, TimeSpan.FromSeconds(5))).BodyText);
+            var helloMs = wall.ElapsedMilliseconds;
+            var later = ++id;
+            Assert.Equal("Hello, world!\n", (await client.RequestAsync(later, Environ("/hello"))).BodyText);
+            var laterMs = wall.ElapsedMilliseconds;
+            Assert.Equal("blocked 1000\n", (await client.ReadResponseAsync(blocking, TimeSpan.FromSeconds(5))).BodyText);
+            TestContext.Current.TestOutputHelper?.WriteLine($"round {round}: hello beside the block after {helloMs} ms, the next after {laterMs} ms");
+            Assert.True(helloMs < 200, $"Round {round}: the hello sent with a blocking request took {helloMs} ms.");
+            Assert.True(laterMs < 400, $"Round {round}: a hello sent while a request blocked took until {laterMs} ms.");
+        }
+    }
+
     private static async Task<int> WaitForAsync(Func<int> count, Func<int, bool> done, TimeSpan timeout)
     {
         var deadline = Stopwatch.StartNew();

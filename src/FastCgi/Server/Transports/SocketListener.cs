@@ -11,12 +11,18 @@ internal sealed class SocketListener : ITransportListener
     private readonly Socket _socket;
     private readonly string? _unixPath;
     private readonly bool _inherited;
+    private readonly TimeProvider _time;
 
-    private SocketListener(Socket socket, bool inherited, string? unixPath)
+    // Linux: the server's own epoll loops; elsewhere the runtime's sockets.
+    private readonly Linux.EpollEngine? _engine;
+
+    private SocketListener(Socket socket, bool inherited, string? unixPath, TimeProvider time)
     {
         _socket = socket;
         _inherited = inherited;
         _unixPath = unixPath;
+        _time = time;
+        _engine = Linux.EpollEngine.TryCreate();
         Name = socket.LocalEndPoint?.ToString() ?? "fd 0";
     }
 
@@ -27,20 +33,23 @@ internal sealed class SocketListener : ITransportListener
     /// Listens on <paramref name="listen"/> when given, else on the socket inherited as fd 0; null when there is no
     /// address and fd 0 is not a listening socket (the program was started as plain CGI).
     /// </summary>
-    public static SocketListener? Open(string? listen, UnixFileMode unixSocketMode)
+    public static SocketListener? Open(string? listen, UnixFileMode unixSocketMode, TimeProvider time)
     {
         if (listen is not null)
         {
             var unixPath = listen.StartsWith("unix:", StringComparison.Ordinal) ? listen["unix:".Length..] : null;
-            return new SocketListener(ListenSocket.Bind(listen, unixSocketMode), inherited: false, unixPath);
+            return new SocketListener(ListenSocket.Bind(listen, unixSocketMode), inherited: false, unixPath, time);
         }
 
-        return ListenSocket.FromInheritedDescriptor() is { } inherited ? new SocketListener(inherited, inherited: true, unixPath: null) : null;
+        return ListenSocket.FromInheritedDescriptor() is { } inherited ? new SocketListener(inherited, inherited: true, unixPath: null, time) : null;
     }
 
     /// <inheritdoc />
-    public async ValueTask<ITransportConnection> AcceptAsync(CancellationToken cancellationToken) =>
-        new SocketConnection(await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false));
+    public async ValueTask<ITransportConnection> AcceptAsync(CancellationToken cancellationToken)
+    {
+        var socket = await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
+        return _engine is null ? new SocketConnection(socket) : _engine.Accept(socket, _time);
+    }
 
     /// <inheritdoc />
     public void StopAccepting()
@@ -59,6 +68,7 @@ internal sealed class SocketListener : ITransportListener
     public ValueTask DisposeAsync()
     {
         _socket.Dispose();
+        _engine?.Dispose();
         if (_unixPath is not null)
         {
             File.Delete(_unixPath);
