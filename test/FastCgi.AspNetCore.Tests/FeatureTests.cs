@@ -16,6 +16,10 @@ public sealed class FeatureTests
 {
     private static readonly ConcurrentQueue<string> Completed = new();
 
+    // Set by the last OnCompleted callback: they run after the response has gone, so the web server may already
+    // send the next request (on another kept connection) while they run.
+    private static readonly TaskCompletionSource CompletedRan = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     [Fact]
     public async Task Features_behave_as_on_Kestrel_and_what_FastCgi_cannot_do_is_refused()
     {
@@ -97,11 +101,15 @@ public sealed class FeatureTests
         {
             context.Response.OnStarting(() => { context.Response.Headers.Append("X-Starting", "first"); return Task.CompletedTask; });
             context.Response.OnStarting(() => { context.Response.Headers.Append("X-Starting", "second"); return Task.CompletedTask; });
-            context.Response.OnCompleted(() => { Completed.Enqueue("completed first"); return Task.CompletedTask; });
+            context.Response.OnCompleted(() => { Completed.Enqueue("completed first"); CompletedRan.TrySetResult(); return Task.CompletedTask; });
             context.Response.OnCompleted(() => { Completed.Enqueue("completed second"); return Task.CompletedTask; });
             return "callbacks";
         });
-        app.MapGet("/completed", () => string.Join(',', Completed));
+        app.MapGet("/completed", async () =>
+        {
+            await CompletedRan.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            return string.Join(',', Completed);
+        });
         app.MapPost("/limited", async (HttpContext context) =>
         {
             context.Features.Get<IHttpMaxRequestBodySizeFeature>()!.MaxRequestBodySize = 10;
