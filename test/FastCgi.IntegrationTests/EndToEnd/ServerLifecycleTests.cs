@@ -69,6 +69,34 @@ public sealed class ServerLifecycleTests
         await run.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
+    /// <summary>
+    /// Requests run on the server's loop threads, and so does the rest of a handler whose body read was waiting
+    /// when the body arrives. What that rest leaves in an AsyncLocal (where ASP.NET Core keeps the HttpContext)
+    /// must not be there for the next request run on the same thread.
+    /// </summary>
+    [Fact]
+    public async Task An_AsyncLocal_a_handler_sets_after_reading_its_body_is_not_seen_by_the_next_request()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("fastcgi-server-").FullName, "s.sock");
+        using var stop = new CancellationTokenSource();
+        var run = new FastCgiServer(() => new Leaky(), Options(path)).RunAsync(stop.Token);
+        await using (var client = await ConnectWhenReadyAsync(path))
+        {
+            for (ushort id = 1; id <= 20; id += 2)
+            {
+                // The handler starts before its body comes, so it resumes where the body is read.
+                await client.SendAsync([.. Begin(id), .. FcgiRecords.Stream(Params, id, NameValues(Environ($"/?n={id}", "POST", "text/plain", 1)))]);
+                await client.SyncAsync();
+                await client.SendAsync([.. Record(Stdin, id, "x"u8), .. Record(Stdin, id, [])]);
+                Assert.Equal($"before: none, set: {id}", (await client.ReadResponseAsync(id)).BodyText);
+                Assert.Equal($"before: none, set: {id + 1}", (await client.RequestAsync((ushort)(id + 1), Environ($"/?n={id + 1}"))).BodyText);
+            }
+        }
+
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
     private static FastCgiServerOptions Options(string path) => new() { Listen = $"unix:{path}", HandleSignals = false };
 
     private static async Task<FcgiTestClient> ConnectWhenReadyAsync(string path)
@@ -102,6 +130,20 @@ public sealed class ServerLifecycleTests
             {
                 aborted?.SetResult(request.Aborted);
             }
+        }
+    }
+
+    private sealed class Leaky : Handler
+    {
+        private static readonly AsyncLocal<string?> Value = new();
+
+        public override async ValueTask ProcessAsync(Request request, CancellationToken cancellationToken)
+        {
+            var before = Value.Value ?? "none";
+            await request.Body.CopyToAsync(System.IO.Stream.Null, cancellationToken);
+            Value.Value = request.Query.GetText("n");
+            request.SetHeader("Content-Type", "text/plain");
+            request.Write($"before: {before}, set: {Value.Value}");
         }
     }
 }
