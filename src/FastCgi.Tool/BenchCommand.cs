@@ -112,9 +112,6 @@ internal static class BenchCommand
 
     private static async Task<int> RunAsync(AppAddress address, LoadSettings settings, int? pid, bool json, CancellationToken cancellationToken)
     {
-        // Socket completions run the workers on the socket engine's thread, as one epoll loop would: no thread
-        // switch per answer. .NET reads this once, before the first socket, so it is set before anything connects.
-        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         AppConnector connector;
         try
         {
