@@ -112,6 +112,12 @@ internal static class BenchCommand
 
     private static async Task<int> RunAsync(AppAddress address, LoadSettings settings, int? pid, bool json, CancellationToken cancellationToken)
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            await Console.Error.WriteLineAsync("fcgi: bench runs on Linux only (its event loops call epoll)").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
         AppConnector connector;
         try
         {

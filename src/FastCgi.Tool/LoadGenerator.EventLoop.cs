@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using FastCgi.Protocol;
 
@@ -21,6 +22,9 @@ internal sealed partial class LoadGenerator
 
         private readonly LoadSettings _settings = generator._settings;
 
+        // The loop's methods are compiled fully optimised at once: no tier-0 code, on-stack replacement or
+        // re-compilation on a background thread while the load is measured.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run()
         {
             var epoll = Epoll.Create();
@@ -155,6 +159,7 @@ internal sealed partial class LoadGenerator
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Start(Connection connection, int id, long now, bool measured)
         {
             connection.Queue(generator._requests[id]);
@@ -166,6 +171,7 @@ internal sealed partial class LoadGenerator
         }
 
         /// <summary>One recv, then every whole record in the buffer; the error kind if the connection is lost.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private string? Receive(int epoll, Connection connection, int index)
         {
             var buffer = connection.Received;
@@ -261,6 +267,7 @@ internal sealed partial class LoadGenerator
         }
 
         /// <summary>Sends what is queued; waits for EPOLLOUT when the socket is full. The error kind if the send failed.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static string? Flush(int epoll, Connection connection, int index)
         {
             while (connection.SendEnd > connection.SendStart)
