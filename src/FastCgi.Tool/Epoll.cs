@@ -87,10 +87,14 @@ internal static unsafe partial class Epoll
     [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
     private static partial int EpollWait(int epoll, byte* events, int maxEvents, int timeout);
 
+    // recv and send on a non-blocking socket return at once, so they need not leave the runtime's cooperative mode
+    // (the transition is a good share of a call's cost outside the kernel).
     [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
+    [SuppressGCTransition]
     private static partial nint Recv(int fd, byte* buffer, nint count, int flags);
 
     [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
+    [SuppressGCTransition]
     private static partial nint SendTo(int fd, byte* buffer, nint count, int flags);
 
     [LibraryImport("libc", EntryPoint = "close")]
