@@ -11,8 +11,9 @@ namespace FastCgi.Tool;
 
 /// <summary>
 /// Forwards HTTP requests to a FastCGI application as nginx's <c>fastcgi_pass</c> does with <c>fastcgi_keep_conn on</c>
-/// and an upstream <c>keepalive</c>: FCGI_KEEP_CONN on connections from an <see cref="UpstreamPool"/>, PARAMS from <see cref="CgiParams"/>, the body streamed as it comes (nginx buffers it first),
-/// the CGI response turned into an HTTP response and streamed back. A client that goes away aborts the request:
+/// and an upstream <c>keepalive</c>: FCGI_KEEP_CONN on connections from an <see cref="UpstreamPool"/>, PARAMS from
+/// <see cref="CgiParams"/>, the body streamed as it comes (nginx buffers it first), the CGI response turned into an
+/// HTTP response and streamed back. A client that goes away aborts the request:
 /// FCGI_ABORT_REQUEST, then the connection is closed once the application ends it (or after 5 s), never reused.
 /// </summary>
 internal sealed class FastCgiForwarder(UpstreamPool pool, string documentRoot, TextWriter? log)
