@@ -124,21 +124,21 @@ internal sealed partial class LoadGenerator
                     return false;
                 }
 
-                Socket socket;
+                var socket = new Socket(generator._endPoint.AddressFamily, SocketType.Stream, generator._endPoint is System.Net.IPEndPoint ? ProtocolType.Tcp : ProtocolType.Unspecified);
                 try
                 {
-                    // A blocking connect: over loopback or a Unix socket it completes at once.
-                    socket = new Socket(generator._endPoint.AddressFamily, SocketType.Stream, generator._endPoint is System.Net.IPEndPoint ? ProtocolType.Tcp : ProtocolType.Unspecified);
                     if (socket.ProtocolType == ProtocolType.Tcp)
                     {
                         socket.NoDelay = true;
                     }
 
+                    // A blocking connect: over loopback or a Unix socket it completes at once.
                     socket.Connect(generator._endPoint);
                     socket.Blocking = false;
                 }
                 catch (SocketException e)
                 {
+                    socket.Dispose();
                     if (firstMeasured)
                     {
                         generator.Failed(connection.Stats, "connect: " + e.SocketErrorCode);
