@@ -112,9 +112,12 @@ internal static class BenchCommand
 
     private static async Task<int> RunAsync(AppAddress address, LoadSettings settings, int? pid, bool json, CancellationToken cancellationToken)
     {
-        // Socket completions run the workers on the socket engine's thread, as one epoll loop would: no thread
-        // switch per answer. .NET reads this once, before the first socket, so it is set before anything connects.
-        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        if (!OperatingSystem.IsLinux())
+        {
+            await Console.Error.WriteLineAsync("fcgi: bench runs on Linux only (its event loops call epoll)").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
         AppConnector connector;
         try
         {

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using FastCgi.Protocol;
@@ -11,12 +10,13 @@ using Microsoft.AspNetCore.Http.Features;
 namespace FastCgi.Tool;
 
 /// <summary>
-/// Forwards HTTP requests to a FastCGI application as nginx's <c>fastcgi_pass</c> does: one connection per request
-/// (no FCGI_KEEP_CONN), PARAMS from <see cref="CgiParams"/>, the body streamed as it comes (nginx buffers it first),
-/// the CGI response turned into an HTTP response and streamed back. A client that goes away aborts the request:
-/// FCGI_ABORT_REQUEST, then the connection is closed once the application ends it (or after 5 s).
+/// Forwards HTTP requests to a FastCGI application as nginx's <c>fastcgi_pass</c> does with <c>fastcgi_keep_conn on</c>
+/// and an upstream <c>keepalive</c>: FCGI_KEEP_CONN on connections from an <see cref="UpstreamPool"/>, PARAMS from
+/// <see cref="CgiParams"/>, the body streamed as it comes (nginx buffers it first), the CGI response turned into an
+/// HTTP response and streamed back. A client that goes away aborts the request:
+/// FCGI_ABORT_REQUEST, then the connection is closed once the application ends it (or after 5 s), never reused.
 /// </summary>
-internal sealed class FastCgiForwarder(EndPoint endPoint, string documentRoot, TextWriter? log)
+internal sealed class FastCgiForwarder(UpstreamPool pool, string documentRoot, TextWriter? log)
 {
     private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -68,7 +68,8 @@ internal sealed class FastCgiForwarder(EndPoint endPoint, string documentRoot, T
         parameters.Set("CONTENT_LENGTH", "");
         var stdout = new ArrayBufferWriter<byte>();
         var outcome = await ExchangeAsync(
-            new FastCgiRequestSpec { Role = Role.Authorizer, Params = parameters.Pairs },
+            new FastCgiRequestSpec { Role = Role.Authorizer, KeepConnection = true, Params = parameters.Pairs },
+            canRetry: true,
             bytes =>
             {
                 stdout.Write(bytes.Span);
@@ -108,7 +109,8 @@ internal sealed class FastCgiForwarder(EndPoint endPoint, string documentRoot, T
         var head = new CgiResponseHead();
         var clientGone = false;
         var outcome = await ExchangeAsync(
-            new FastCgiRequestSpec { Params = parameters.Pairs, Body = context.Request.Body },
+            new FastCgiRequestSpec { KeepConnection = true, Params = parameters.Pairs, Body = context.Request.Body },
+            canRetry: context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false,
             async bytes =>
             {
                 if (clientGone)
@@ -179,68 +181,108 @@ internal sealed class FastCgiForwarder(EndPoint endPoint, string documentRoot, T
         return response.StartAsync();
     }
 
-    /// <summary>One request on a new connection: sent and answered concurrently, aborted when the client goes.</summary>
-    private async Task<RequestOutcome> ExchangeAsync(FastCgiRequestSpec spec, Func<ReadOnlyMemory<byte>, ValueTask> stdout, CancellationToken clientAborted)
+    /// <summary>
+    /// One request on a pooled connection, sent and answered concurrently, aborted when the client goes. A kept
+    /// connection can turn out closed, or refused on (the application reached its request limit or is stopping),
+    /// before anything of the request came back: then the request is sent once more on a new connection, when it has
+    /// no body that was already consumed (<paramref name="canRetry"/>), as nginx retries on a kept connection.
+    /// </summary>
+    private async Task<RequestOutcome> ExchangeAsync(FastCgiRequestSpec spec, bool canRetry, Func<ReadOnlyMemory<byte>, ValueTask> stdout, CancellationToken clientAborted)
     {
         var number = Interlocked.Increment(ref _requests);
         var target = spec.Params.FirstOrDefault(p => p.Key == "REQUEST_URI").Value;
-        Socket socket;
+        while (true)
+        {
+            Upstream upstream;
+            try
+            {
+                upstream = await pool.RentAsync(clientAborted).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            {
+                Log($"#{number} {target}: cannot connect to the application: {e.Message}");
+                return default;
+            }
+
+            var (outcome, heard) = await ExchangeOnAsync(upstream, spec, number, target, stdout, clientAborted).ConfigureAwait(false);
+            if (upstream.Reused && !heard && !outcome.Completed && canRetry && !clientAborted.IsCancellationRequested)
+            {
+                Log($"#{number} {target}: nothing came back on the kept connection; sending it again on a new one");
+                continue;
+            }
+
+            return outcome;
+        }
+    }
+
+    /// <summary>The request on <paramref name="upstream"/>, which goes back to the pool after; whether any of its STDOUT or STDERR came.</summary>
+    private async Task<(RequestOutcome Outcome, bool Heard)> ExchangeOnAsync(Upstream upstream, FastCgiRequestSpec spec, long number, string? target, Func<ReadOnlyMemory<byte>, ValueTask> stdout, CancellationToken clientAborted)
+    {
+        var channel = upstream.Channel;
+        var heard = false;
+        var reusable = false;
         try
         {
-            socket = await AppAddress.ConnectAsync(endPoint, clientAborted).ConfigureAwait(false);
+            using var readLimit = new CancellationTokenSource();
+            using var sendStop = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
+            Log($"#{number} {spec.Role} {target}: forwarded{(upstream.Reused ? " on a kept connection" : " on a new connection")}");
+            var sending = spec.SendAsync(channel, 1, sendStop.Token);
+            long abortedAt = 0;
+            var onAbort = clientAborted.Register(() =>
+            {
+                abortedAt = Stopwatch.GetTimestamp();
+                _ = AbortAsync(channel, number, target, readLimit);
+            });
+            RequestOutcome outcome = default;
+            try
+            {
+                outcome = await ResponseReader.ReadAsync(channel, 1, Heard(stdout), Heard(StderrAsync), readLimit.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or IOException or ProtocolException or FormatException or OperationCanceledException)
+            {
+                Log($"#{number} {target}: {e.Message}");
+            }
+
+            // A request whose STDIN was not all sent (the application answered first) leaves the connection mid-stream.
+            var sentWhole = sending.IsCompletedSuccessfully;
+            await sendStop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await sending.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or BadHttpRequestException)
+            {
+                // The application answered before taking the whole body, or the client stopped sending it.
+            }
+
+            await onAbort.DisposeAsync().ConfigureAwait(false);
+            reusable = outcome.Ended && sentWhole && abortedAt == 0;
+            if (abortedAt != 0)
+            {
+                var after = Stopwatch.GetElapsedTime(abortedAt).TotalMilliseconds;
+                Log(outcome.Ended
+                    ? string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; the application ended it {after:F0} ms after FCGI_ABORT_REQUEST (appStatus {outcome.AppStatus})")
+                    : readLimit.IsCancellationRequested
+                        ? string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; no FCGI_END_REQUEST {after:F0} ms after FCGI_ABORT_REQUEST, connection closed")
+                        : string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; the application closed the connection {after:F0} ms after FCGI_ABORT_REQUEST"));
+            }
+            else
+            {
+                Log(string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: {(outcome.Ended ? "ended, appStatus " + outcome.AppStatus + ", " + RecordTrace.StatusName(outcome.ProtocolStatus) : "no FCGI_END_REQUEST")}"));
+            }
+
+            return (outcome, heard);
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        finally
         {
-            Log($"#{number} {target}: cannot connect to the application: {e.Message}");
-            return default;
+            pool.Return(upstream, reusable);
         }
 
-        using var channel = new RecordChannel(socket, null);
-        using var readLimit = new CancellationTokenSource();
-        using var sendStop = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
-        Log($"#{number} {spec.Role} {target}: forwarded");
-        var sending = spec.SendAsync(channel, 1, sendStop.Token);
-        long abortedAt = 0;
-        using var onAbort = clientAborted.Register(() =>
+        Func<ReadOnlyMemory<byte>, ValueTask> Heard(Func<ReadOnlyMemory<byte>, ValueTask> next) => bytes =>
         {
-            abortedAt = Stopwatch.GetTimestamp();
-            _ = AbortAsync(channel, number, target, readLimit);
-        });
-        RequestOutcome outcome = default;
-        try
-        {
-            outcome = await ResponseReader.ReadAsync(channel, 1, stdout, StderrAsync, readLimit.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is SocketException or IOException or ProtocolException or FormatException or OperationCanceledException)
-        {
-            Log($"#{number} {target}: {e.Message}");
-        }
-
-        await sendStop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await sending.ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or BadHttpRequestException)
-        {
-            // The application answered before taking the whole body, or the client stopped sending it.
-        }
-
-        if (abortedAt != 0)
-        {
-            var after = Stopwatch.GetElapsedTime(abortedAt).TotalMilliseconds;
-            Log(outcome.Ended
-                ? string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; the application ended it {after:F0} ms after FCGI_ABORT_REQUEST (appStatus {outcome.AppStatus})")
-                : readLimit.IsCancellationRequested
-                    ? string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; no FCGI_END_REQUEST {after:F0} ms after FCGI_ABORT_REQUEST, connection closed")
-                    : string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; the application closed the connection {after:F0} ms after FCGI_ABORT_REQUEST"));
-        }
-        else
-        {
-            Log(string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: {(outcome.Ended ? "ended, appStatus " + outcome.AppStatus + ", " + RecordTrace.StatusName(outcome.ProtocolStatus) : "no FCGI_END_REQUEST")}"));
-        }
-
-        return outcome;
+            heard = true;
+            return next(bytes);
+        };
 
         ValueTask StderrAsync(ReadOnlyMemory<byte> bytes)
         {

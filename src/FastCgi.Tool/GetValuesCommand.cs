@@ -9,6 +9,9 @@ namespace FastCgi.Tool;
 /// <summary><c>fcgi get-values ADDRESS</c>: asks FCGI_GET_VALUES (spec 4.1) and prints the answer, one NAME=VALUE a line.</summary>
 internal static class GetValuesCommand
 {
+    /// <summary>How long to wait for the answer before sending the empty FCGI_GET_VALUES that libfcgi needs.</summary>
+    private static readonly TimeSpan NudgeAfter = TimeSpan.FromSeconds(1);
+
     public static Command Create()
     {
         var address = new Argument<string>("ADDRESS") { Description = Help.Address };
@@ -66,10 +69,23 @@ internal static class GetValuesCommand
             try
             {
                 await channel.SendAsync(request.WrittenMemory, timeout.Token).ConfigureAwait(false);
-                while (await channel.ReceiveAsync(timeout.Token).ConfigureAwait(false) is { } record)
+                var first = channel.ReceiveAsync(timeout.Token).AsTask();
+                if (await Task.WhenAny(first, Task.Delay(NudgeAfter, timeout.Token)).ConfigureAwait(false) != first)
+                {
+                    // libfcgi 2.4 reads on for the next record's header before it answers a management record that
+                    // ended its read, so it answers only once more bytes come: an empty FCGI_GET_VALUES (answered
+                    // with an empty result, spec 4.1) pushes the first one through.
+                    var nudge = new ArrayBufferWriter<byte>();
+                    RecordWriter.WriteRecord(nudge, RecordType.GetValues, FastCgiConstants.NullRequestId, []);
+                    await channel.SendAsync(nudge.WrittenMemory, timeout.Token).ConfigureAwait(false);
+                }
+
+                var next = await first.ConfigureAwait(false);
+                while (next is { } record)
                 {
                     if (record.Header.Type != RecordType.GetValuesResult)
                     {
+                        next = await channel.ReceiveAsync(timeout.Token).ConfigureAwait(false);
                         continue;
                     }
 

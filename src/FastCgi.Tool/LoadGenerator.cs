@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using FastCgi.Protocol;
 using HdrHistogram;
 
@@ -56,13 +55,14 @@ internal sealed class WorkerStats
 /// on the same id. Requests sent before the warm-up ends are not measured; the measured ones all end up either timed
 /// or counted as an error, so requests sent = completed + errors.
 /// </summary>
-internal sealed class LoadGenerator
+internal sealed partial class LoadGenerator
 {
     private readonly LoadSettings _settings;
     private readonly EndPoint _endPoint;
     private readonly byte[][] _requests;
     private long _measureFrom = long.MaxValue;
     private long _stopSendingAt = long.MaxValue;
+    private long _giveUpAt = long.MaxValue;
     private long _tickets;
     private long _sent;
     private long _completedLive;
@@ -92,12 +92,38 @@ internal sealed class LoadGenerator
     /// <summary>The timestamp the measured phase began at, or <see cref="long.MaxValue"/> before.</summary>
     public long MeasureFrom => Volatile.Read(ref _measureFrom);
 
-    /// <summary>Runs the load: warm-up, then the measured phase; <paramref name="onMeasureStart"/> runs as it begins.</summary>
+    /// <summary>
+    /// Runs the load: warm-up, then the measured phase; <paramref name="onMeasureStart"/> runs as it begins. The
+    /// connections are shared among event loops, one thread each, as many as processors (at most one per connection).
+    /// </summary>
     public async Task<WorkerStats[]> RunAsync(Action onMeasureStart, CancellationToken cancellationToken)
     {
         var stats = Enumerable.Range(0, _settings.Connections).Select(_ => new WorkerStats()).ToArray();
-        using var hardStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var workers = stats.Select(s => Task.Run(() => WorkerAsync(s, hardStop.Token), CancellationToken.None)).ToArray();
+        var loops = Math.Min(_settings.Connections, Environment.ProcessorCount);
+        var finished = new Task[loops];
+        for (var i = 0; i < loops; i++)
+        {
+            var mine = stats.Where((_, k) => k % loops == i).ToArray();
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var thread = new Thread(() =>
+            {
+                try
+                {
+                    new EventLoop(this, mine).Run();
+                    done.SetResult();
+                }
+                catch (Exception e)
+                {
+                    done.SetException(e);
+                }
+            })
+            {
+                IsBackground = true,
+                Name = "fcgi bench loop",
+            };
+            thread.Start();
+            finished[i] = done.Task;
+        }
 
         try
         {
@@ -105,28 +131,28 @@ internal sealed class LoadGenerator
         }
         catch (OperationCanceledException)
         {
-            // Ctrl+C during the warm-up: measure nothing, let the workers stop.
+            // Ctrl+C during the warm-up: measure nothing, let the loops stop.
         }
 
         onMeasureStart();
         var now = Stopwatch.GetTimestamp();
         if (_settings.Count is null)
         {
-            Volatile.Write(ref _stopSendingAt, now + (long)(_settings.Duration.TotalSeconds * Stopwatch.Frequency));
+            var duration = (long)(_settings.Duration.TotalSeconds * Stopwatch.Frequency);
+            Volatile.Write(ref _stopSendingAt, now + duration);
+
+            // Requests outstanding when sending stops get 10 s more, then count as timeouts.
+            Volatile.Write(ref _giveUpAt, now + duration + (10 * Stopwatch.Frequency));
         }
 
         Volatile.Write(ref _measureFrom, now);
-
-        // Requests outstanding when sending stops get 10 s more, then count as timeouts.
-        var deadline = _settings.Count is null ? _settings.Duration + TimeSpan.FromSeconds(10) : Timeout.InfiniteTimeSpan;
-        if (deadline != Timeout.InfiniteTimeSpan)
+        using (cancellationToken.Register(() =>
         {
-            hardStop.CancelAfter(deadline);
-        }
-
-        using (cancellationToken.Register(() => Volatile.Write(ref _stopSendingAt, 0)))
+            Volatile.Write(ref _stopSendingAt, 0);
+            Volatile.Write(ref _giveUpAt, 0);
+        }))
         {
-            await Task.WhenAll(workers).ConfigureAwait(false);
+            await Task.WhenAll(finished).ConfigureAwait(false);
         }
 
         return stats;
@@ -159,194 +185,6 @@ internal sealed class LoadGenerator
         return true;
     }
 
-    private async Task WorkerAsync(WorkerStats stats, CancellationToken cancellationToken)
-    {
-        var inFlight = _settings.InFlight;
-        var sentAt = new long[inFlight + 1];
-        var measured = new bool[inFlight + 1];
-        var busy = new bool[inFlight + 1];
-        var bodies = _settings.ExpectedBody is null ? null : Enumerable.Range(0, inFlight + 1).Select(_ => new ArrayBufferWriter<byte>()).ToArray();
-        var buffer = new byte[256 * 1024];
-        var send = new ArrayBufferWriter<byte>();
-        while (true)
-        {
-            // One connection: kept for the whole run with FCGI_KEEP_CONN, else one per request.
-            Socket socket;
-            var now = Stopwatch.GetTimestamp();
-            if (!MaySend(now, out var firstMeasured))
-            {
-                return;
-            }
-
-            try
-            {
-                socket = await AppAddress.ConnectAsync(_endPoint, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is SocketException or OperationCanceledException)
-            {
-                if (firstMeasured)
-                {
-                    Failed(stats, e is SocketException s ? "connect: " + s.SocketErrorCode : "timeout");
-                }
-
-                if (e is OperationCanceledException)
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            var servedHere = false;
-            var outstanding = 0;
-            using (socket)
-            {
-                send.ResetWrittenCount();
-                now = Stopwatch.GetTimestamp();
-                for (var id = 1; id <= inFlight; id++)
-                {
-                    var measuredHere = firstMeasured;
-                    if (id > 1 && !MaySend(now, out measuredHere))
-                    {
-                        break;
-                    }
-
-                    send.Write(_requests[id]);
-                    sentAt[id] = now;
-                    measured[id] = measuredHere;
-                    busy[id] = true;
-                    bodies?[id].ResetWrittenCount();
-                    outstanding++;
-                }
-
-                var start = 0;
-                var end = 0;
-                var lost = "closed";
-                try
-                {
-                    await SendAllAsync(socket, send.WrittenMemory, cancellationToken).ConfigureAwait(false);
-                    while (outstanding > 0)
-                    {
-                        if (end == buffer.Length)
-                        {
-                            Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
-                            end -= start;
-                            start = 0;
-                        }
-
-                        var read = await socket.ReceiveAsync(buffer.AsMemory(end), SocketFlags.None, cancellationToken).ConfigureAwait(false);
-                        if (read == 0)
-                        {
-                            break;
-                        }
-
-                        end += read;
-                        now = Stopwatch.GetTimestamp();
-                        send.ResetWrittenCount();
-                        var sequence = new ReadOnlySequence<byte>(buffer, start, end - start);
-                        while (RecordReader.TryReadRecord(ref sequence, out var header, out var content))
-                        {
-                            var contentOffset = start + FastCgiConstants.HeaderLength;
-                            start += header.TotalLength;
-                            var id = header.RequestId;
-                            if (id == 0 || id > inFlight || !busy[id])
-                            {
-                                continue;
-                            }
-
-                            if (header.Type == RecordType.Stdout && bodies is not null)
-                            {
-                                bodies[id].Write(buffer.AsSpan(contentOffset, header.ContentLength));
-                                continue;
-                            }
-
-                            if (header.Type != RecordType.EndRequest || header.ContentLength < EndRequestBody.Length)
-                            {
-                                continue;
-                            }
-
-                            busy[id] = false;
-                            outstanding--;
-                            var endBody = EndRequestBody.ReadFrom(buffer.AsSpan(contentOffset, EndRequestBody.Length));
-                            if (measured[id])
-                            {
-                                var problem = endBody.ProtocolStatus != ProtocolStatus.RequestComplete ? RecordTrace.StatusName(endBody.ProtocolStatus)
-                                    : bodies is not null && !BodyMatches(bodies[id].WrittenSpan) ? "unexpected body"
-                                    : null;
-                                if (problem is null)
-                                {
-                                    stats.Latency.RecordValue(Math.Max(1, (now - sentAt[id]) * 1_000_000 / Stopwatch.Frequency));
-                                    stats.Completed++;
-                                    stats.LastCompletion = now;
-                                    servedHere = true;
-                                    Interlocked.Increment(ref _completedLive);
-                                }
-                                else
-                                {
-                                    Failed(stats, problem);
-                                }
-                            }
-
-                            if (_settings.KeepConnection && MaySend(now, out var measuredNext))
-                            {
-                                send.Write(_requests[id]);
-                                sentAt[id] = now;
-                                measured[id] = measuredNext;
-                                busy[id] = true;
-                                bodies?[id].ResetWrittenCount();
-                                outstanding++;
-                            }
-                        }
-
-                        if (start == end)
-                        {
-                            start = end = 0;
-                        }
-
-                        if (send.WrittenCount > 0)
-                        {
-                            await SendAllAsync(socket, send.WrittenMemory, cancellationToken).ConfigureAwait(false);
-                        }
-                    }
-                }
-                catch (OperationCanceledException)
-                {
-                    lost = "timeout";
-                }
-                catch (SocketException e)
-                {
-                    lost = "socket: " + e.SocketErrorCode;
-                }
-                catch (ProtocolException)
-                {
-                    lost = "protocol error";
-                }
-
-                for (var id = 1; id <= inFlight; id++)
-                {
-                    if (busy[id])
-                    {
-                        busy[id] = false;
-                        if (measured[id])
-                        {
-                            Failed(stats, lost);
-                        }
-                    }
-                }
-
-                if (servedHere)
-                {
-                    stats.ConnectionsServed++;
-                }
-
-                if (lost == "timeout" && cancellationToken.IsCancellationRequested)
-                {
-                    return;
-                }
-            }
-        }
-    }
-
     private void Failed(WorkerStats stats, string kind)
     {
         stats.Error(kind);
@@ -358,15 +196,6 @@ internal sealed class LoadGenerator
         var headEnd = stdout.IndexOf("\r\n\r\n"u8);
         var body = headEnd >= 0 ? stdout[(headEnd + 4)..] : stdout.IndexOf("\n\n"u8) is var lf and >= 0 ? stdout[(lf + 2)..] : [];
         return body.SequenceEqual(_settings.ExpectedBody);
-    }
-
-    private static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
-    {
-        while (!bytes.IsEmpty)
-        {
-            var sent = await socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            bytes = bytes[sent..];
-        }
     }
 
     private byte[] BuildRequest(ushort id)

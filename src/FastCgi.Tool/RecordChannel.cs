@@ -91,6 +91,22 @@ internal sealed class RecordChannel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether nothing is waiting to be read, here or on the socket, and the other end has not closed: what an idle
+    /// connection must be before it carries another request.
+    /// </summary>
+    public bool IsQuiet()
+    {
+        try
+        {
+            return _start == _end && !_socket.Poll(0, SelectMode.SelectRead);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
     public void Dispose()
     {
         _socket.Dispose();

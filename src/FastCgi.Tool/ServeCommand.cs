@@ -13,7 +13,7 @@ namespace FastCgi.Tool;
 internal static class ServeCommand
 {
     public const string NotProduction = "A development front-end, not a production web server: no TLS, no request "
-        + "buffering, no limits beyond Kestrel's defaults, one FastCGI connection per request. Deploy behind nginx, "
+        + "buffering, no limits beyond Kestrel's defaults. Deploy behind nginx, "
         + "Apache or lighttpd (docs/deployment.md).";
 
     public static Command Create()
@@ -86,8 +86,15 @@ internal static class ServeCommand
             }
 
             var documentRoot = Path.GetFullPath(o.DocumentRoot ?? o.Static ?? Directory.GetCurrentDirectory());
-            var forwarder = new FastCgiForwarder(appEndPoint, documentRoot, o.Verbose ? log : null);
-            var authorize = authorizerConnector is null ? null : new FastCgiForwarder(authorizerConnector.EndPoint, documentRoot, o.Verbose ? log : null);
+            using var appPool = new UpstreamPool(appEndPoint);
+            if (app is not null)
+            {
+                app.Exited += appPool.Clear;
+            }
+
+            using var authorizerPool = authorizerConnector is null ? null : new UpstreamPool(authorizerConnector.EndPoint);
+            var forwarder = new FastCgiForwarder(appPool, documentRoot, o.Verbose ? log : null);
+            var authorize = authorizerPool is null ? null : new FastCgiForwarder(authorizerPool, documentRoot, o.Verbose ? log : null);
 
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();

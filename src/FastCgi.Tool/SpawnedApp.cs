@@ -57,6 +57,9 @@ internal sealed partial class SpawnedApp : IAsyncDisposable
         }
     }
 
+    /// <summary>Raised when the program exited and is to be restarted: connections to it are of no more use.</summary>
+    public event Action? Exited;
+
     /// <summary>How many times the program was started.</summary>
     public int Starts { get; private set; }
 
@@ -138,6 +141,7 @@ internal sealed partial class SpawnedApp : IAsyncDisposable
             }
 
             _log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fcgi: the application (pid {process.Id}) exited with status {process.ExitCode}; restarting it"));
+            Exited?.Invoke();
             process.Dispose();
             _process = null;
             var lived = Stopwatch.GetElapsedTime(started);

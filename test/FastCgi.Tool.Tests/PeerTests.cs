@@ -25,6 +25,25 @@ public sealed class PeerTests
     }
 
     [Fact]
+    public async Task Libfcgi_program_answers_get_values_with_its_fixed_values()
+    {
+        // libfcgi's ProcessManagementRecord answers 1, 1 and 0 whatever the threads, in the order asked; it answers
+        // only once the next record comes, which `fcgi get-values` sends after a second without an answer.
+        var (server, address) = await NativeApps.StartLibfcgiAsync(threads: 4);
+        await using (server)
+        {
+            var values = await Fcgi.RunAsync("get-values", "-v", address);
+            Assert.True(values.ExitCode == 0, values.ToString());
+            Assert.Equal("FCGI_MAX_CONNS=1\nFCGI_MAX_REQS=1\nFCGI_MPXS_CONNS=0\n", values.Stdout);
+            Assert.Contains("> GET_VALUES id=0 len=0", values.Stderr, StringComparison.Ordinal);
+
+            var reordered = await Fcgi.RunAsync("get-values", "-n", "FCGI_MPXS_CONNS", "-n", "FCGI_UNKNOWN", "-n", "FCGI_MAX_REQS", address);
+            Assert.True(reordered.ExitCode == 0, reordered.ToString());
+            Assert.Equal("FCGI_MPXS_CONNS=0\nFCGI_MAX_REQS=1\n", reordered.Stdout);
+        }
+    }
+
+    [Fact]
     public async Task Php_fpm_runs_a_script_with_the_params_and_body_sent_and_answers_get_values()
     {
         var (server, address) = await NativeApps.StartPhpFpmAsync(new Dictionary<string, string>

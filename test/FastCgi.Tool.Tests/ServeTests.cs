@@ -120,6 +120,64 @@ public sealed class ServeTests
     }
 
     [Fact]
+    public async Task Sequential_requests_share_one_kept_connection()
+    {
+        await using var app = CountingApp.Start();
+        await using var serve = await ServeProcess.StartAsync(app.Address);
+        using var http = Client(serve);
+        for (var i = 1; i <= 5; i++)
+        {
+            Assert.Equal($"connection 1 request {i}\n", await http.GetStringAsync($"hello?i={i}"));
+        }
+
+        // A request with a body sent whole leaves the connection fit for the next one too.
+        using var post = await http.PostAsync("upload", new ByteArrayContent(new byte[200_000]));
+        Assert.Equal("connection 1 request 6\n", await post.Content.ReadAsStringAsync());
+        Assert.Equal("connection 1 request 7\n", await http.GetStringAsync("hello"));
+        Assert.Equal(1, app.Accepted);
+        Assert.Contains("#1 Responder /hello?i=1: forwarded on a new connection", serve.Log, StringComparison.Ordinal);
+        Assert.Contains("#2 Responder /hello?i=2: forwarded on a kept connection", serve.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_open_connections_and_keep_them_for_later_ones()
+    {
+        await using var app = CountingApp.Start();
+        await using var serve = await ServeProcess.StartAsync(app.Address);
+        using var http = Client(serve);
+        var first = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => http.GetStringAsync($"hello?i={i}")));
+        var opened = app.Accepted;
+        Assert.InRange(opened, 1, 4);
+        Assert.All(first, body => Assert.Matches(@"^connection [1-4] request \d+\n$", body));
+
+        // Every later request, one at a time, finds a kept connection: no new one is opened.
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.Matches(@"^connection [1-4] request \d+\n$", await http.GetStringAsync("hello"));
+        }
+
+        Assert.Equal(opened, app.Accepted);
+    }
+
+    [Fact]
+    public async Task A_request_refused_on_a_kept_connection_is_sent_again_on_a_new_one_unless_it_has_a_body()
+    {
+        await using var app = CountingApp.Start(refuseAfter: 2);
+        await using var serve = await ServeProcess.StartAsync(app.Address);
+        using var http = Client(serve);
+        Assert.Equal("connection 1 request 1\n", await http.GetStringAsync("hello"));
+        Assert.Equal("connection 1 request 2\n", await http.GetStringAsync("hello"));
+        Assert.Equal("connection 2 request 1\n", await http.GetStringAsync("hello?third"));
+        Assert.Contains("#3 /hello?third: nothing came back on the kept connection; sending it again on a new one", serve.Log, StringComparison.Ordinal);
+        Assert.Equal("connection 2 request 2\n", await http.GetStringAsync("hello"));
+
+        // A body is read as it is sent: it cannot be sent twice, so the refusal reaches the client.
+        using var post = await http.PostAsync("upload", new ByteArrayContent(new byte[1000]));
+        Assert.Equal(HttpStatusCode.BadGateway, post.StatusCode);
+        Assert.Equal(2, app.Accepted);
+    }
+
+    [Fact]
     public async Task A_client_disconnect_reaches_the_application_as_an_abort()
     {
         await using var serve = await ServeProcess.StartAsync("--spawn", Paths.Echo);
@@ -138,6 +196,11 @@ public sealed class ServeTests
         var line = await serve.WaitForLineAsync(l => l.Contains("/slow?ms=60000: aborted", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
         Assert.Matches(@"aborted; the application ended it \d+ ms after FCGI_ABORT_REQUEST \(appStatus 0\)$", line);
         Assert.Contains("/slow?ms=60000: the client went away; sending FCGI_ABORT_REQUEST", serve.Log, StringComparison.Ordinal);
+
+        // The aborted request's connection is not kept: the next request opens a new one.
+        Assert.Contains("#2 Responder /slow?ms=60000: forwarded on a kept connection", serve.Log, StringComparison.Ordinal);
+        Assert.Equal("Hello, world!\n", await http.GetStringAsync("hello?after=abort"));
+        Assert.Contains("#3 Responder /hello?after=abort: forwarded on a new connection", serve.Log, StringComparison.Ordinal);
     }
 
     [Fact]
