@@ -37,7 +37,7 @@ public sealed class FastCgiRequestContext
         Stdin = new RequestInput(pipeOptions);
         _stdout = new RecordStreamWriter(output, RecordType.Stdout, this);
         _stderr = new RecordStreamWriter(output, RecordType.Stderr, this);
-        WorkItem = new RequestWorkItem(this, lifecycle);
+        WorkItem = new RequestRunner(this, lifecycle);
     }
 
     /// <summary>The role the web server asked for (spec 6).</summary>
@@ -102,7 +102,10 @@ public sealed class FastCgiRequestContext
     /// <summary>Whether the request still waits for input from the web server (PARAMS, STDIN or DATA).</summary>
     internal bool AwaitsInput => State == RequestState.ReceivingParams || !Stdin.Ended || (DataInput is { Ended: false });
 
-    /// <summary>Runs the request on the thread pool without a closure or a Task.</summary>
+    /// <summary>
+    /// Runs the request: queued to the thread pool without a closure or a Task, or executed inline. One per context,
+    /// so that running a request allocates nothing of its own.
+    /// </summary>
     internal IThreadPoolWorkItem WorkItem { get; }
 
     /// <summary>
@@ -288,17 +291,61 @@ public sealed class FastCgiRequestContext
 
     private bool HasEndedFully => State == RequestState.Ended;
 
-    private sealed class RequestWorkItem(FastCgiRequestContext request, IRequestLifecycle lifecycle) : IThreadPoolWorkItem
+    /// <summary>
+    /// Starts the run and awaits it without a state machine of its own (the run's is pooled, and returns to its pool
+    /// when awaited); only then does the connection get the context back for its next request, so a run never
+    /// overlaps the one before it on the same runner.
+    /// </summary>
+    private sealed class RequestRunner : IThreadPoolWorkItem
     {
-        public void Execute() => _ = lifecycle.RunAsync(request);
+        private readonly FastCgiRequestContext _request;
+        private readonly IRequestLifecycle _lifecycle;
+        private readonly Action _onRunCompleted;
+        private ValueTask _running;
+
+        public RequestRunner(FastCgiRequestContext request, IRequestLifecycle lifecycle)
+        {
+            _request = request;
+            _lifecycle = lifecycle;
+            _onRunCompleted = OnRunCompleted;
+        }
+
+        public void Execute()
+        {
+            var running = _lifecycle.RunAsync(_request);
+            if (running.IsCompleted)
+            {
+                Finish(running);
+                return;
+            }
+
+            _running = running;
+            running.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onRunCompleted);
+        }
+
+        private void OnRunCompleted()
+        {
+            var running = _running;
+            _running = default;
+            Finish(running);
+        }
+
+        private void Finish(ValueTask running)
+        {
+            running.GetAwaiter().GetResult();
+            _lifecycle.RunFinished(_request);
+        }
     }
 }
 
 /// <summary>What a request reports to its connection: the narrow interface between the two.</summary>
 internal interface IRequestLifecycle
 {
-    /// <summary>Runs the application on the request and ends it, whatever happens.</summary>
-    Task RunAsync(FastCgiRequestContext request);
+    /// <summary>Runs the application on the request and ends it, whatever happens; never faults.</summary>
+    ValueTask RunAsync(FastCgiRequestContext request);
+
+    /// <summary>The run that <see cref="RunAsync"/> returned was awaited: the context may serve the next request.</summary>
+    void RunFinished(FastCgiRequestContext request);
 
     /// <summary>Takes the request off the connection and sends its END_REQUEST.</summary>
     ValueTask EndRequestAsync(FastCgiRequestContext request, int appStatus);
