@@ -27,6 +27,8 @@ public sealed class FastCgiRequestContext
     private int _paramsLength;
     private ParamsDictionary? _environ;
     private CancellationTokenSource _abortSource = new();
+    private IAbortObserver? _abortObserver;
+    private int _abortReason;
     private int _state;
 
     internal FastCgiRequestContext(IRequestLifecycle lifecycle, ConnectionOutput output, PipeOptions pipeOptions, TimeProvider time)
@@ -82,7 +84,7 @@ public sealed class FastCgiRequestContext
     public CancellationToken Aborted => _abortSource.Token;
 
     /// <summary>Why the request was aborted, or <see cref="AbortReason.None"/>.</summary>
-    public AbortReason AbortReason { get; private set; }
+    public AbortReason AbortReason => (AbortReason)Volatile.Read(ref _abortReason);
 
     internal ushort Id { get; private set; }
 
@@ -131,7 +133,8 @@ public sealed class FastCgiRequestContext
         Role = role;
         KeepConnection = keepConnection;
         BegunAt = _time.GetTimestamp();
-        AbortReason = AbortReason.None;
+        _abortReason = (int)AbortReason.None;
+        _abortObserver = null;
         _environ = null;
         _noData = null;
         _stdout.Reset();
@@ -216,15 +219,30 @@ public sealed class FastCgiRequestContext
         TryMoveTo(RequestState.Starting);
     }
 
-    /// <summary>Marks the request aborted and fires its token.</summary>
+    /// <summary>
+    /// Sets (or, with <c>null</c>, removes) what is told of an abort before the token fires, and returns the abort
+    /// reason so far: when it is not <see cref="AbortReason.None"/>, the observer was too late to be told.
+    /// </summary>
+    internal AbortReason ObserveAbort(IAbortObserver? observer)
+    {
+        // A full fence between the two, as in Abort between setting the reason and reading the observer: one of them
+        // sees the other, so an abort racing with this call is never missed by both.
+        Interlocked.Exchange(ref _abortObserver, observer);
+        return AbortReason;
+    }
+
+    /// <summary>Removes <paramref name="observer"/> if it is still the one told of an abort.</summary>
+    internal void StopObservingAbort(IAbortObserver observer) => Interlocked.CompareExchange(ref _abortObserver, null, observer);
+
+    /// <summary>Marks the request aborted, tells the observer, and fires its token.</summary>
     internal void Abort(AbortReason reason)
     {
-        if (AbortReason != AbortReason.None || HasEndedFully)
+        if (HasEndedFully || Interlocked.CompareExchange(ref _abortReason, (int)reason, (int)AbortReason.None) != (int)AbortReason.None)
         {
             return;
         }
 
-        AbortReason = reason;
+        Volatile.Read(ref _abortObserver)?.OnAborting(reason);
         try
         {
             _abortSource.Cancel();
@@ -336,6 +354,17 @@ public sealed class FastCgiRequestContext
             _lifecycle.RunFinished(_request);
         }
     }
+}
+
+/// <summary>
+/// What is told of a request's abort before its <see cref="FastCgiRequestContext.Aborted"/> token fires: the request
+/// object an application built over the context, which shares the token and must know the reason by the time the
+/// token's callbacks run.
+/// </summary>
+internal interface IAbortObserver
+{
+    /// <summary>The request is aborted for <paramref name="reason"/>; its token fires next.</summary>
+    void OnAborting(AbortReason reason);
 }
 
 /// <summary>What a request reports to its connection: the narrow interface between the two.</summary>
