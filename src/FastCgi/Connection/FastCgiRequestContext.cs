@@ -220,13 +220,13 @@ public sealed class FastCgiRequestContext
     }
 
     /// <summary>
-    /// Sets (or, with <c>null</c>, removes) what is told of an abort before the token fires, and returns the abort
-    /// reason so far: when it is not <see cref="AbortReason.None"/>, the observer was too late to be told.
+    /// Sets what is told of an abort before the token fires, and returns the abort reason so far: when it is not
+    /// <see cref="AbortReason.None"/>, the observer may have come too late to be told.
     /// </summary>
-    internal AbortReason ObserveAbort(IAbortObserver? observer)
+    internal AbortReason ObserveAbort(IAbortObserver observer)
     {
-        // A full fence between the two, as in Abort between setting the reason and reading the observer: one of them
-        // sees the other, so an abort racing with this call is never missed by both.
+        // A full fence between the two, as Abort has one (the compare-exchange) between setting the reason and reading
+        // the observer: one of them sees the other, so an abort racing with this call is never missed by both.
         Interlocked.Exchange(ref _abortObserver, observer);
         return AbortReason;
     }
