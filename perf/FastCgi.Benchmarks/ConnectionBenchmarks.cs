@@ -11,11 +11,14 @@ namespace FastCgi.Benchmarks;
 /// into one Pipe, the connection's read loop decodes them, runs the hello handler on the thread pool, and the
 /// benchmark reads the response records from a second Pipe up to END_REQUEST. No sockets, so this is everything
 /// the library does per request (codec, environ, Request, record output, task hops) without the kernel's share.
-/// The allocation column is the per-request managed allocation the goal limits to 1 KB.
+/// The allocation column is the per-request managed allocation the goal limits to 1 KB: each invocation runs
+/// <see cref="RoundTrips"/> requests, so the benchmark method's own state machine (one per invocation) is not
+/// counted as the library's, and the figure is the one <c>AllocationTests</c> asserts.
 /// </summary>
 [MemoryDiagnoser]
 public class ConnectionRoundTripBenchmarks
 {
+    private const int RoundTrips = 100;
     private readonly byte[] _request = Wire.HelloRequest(1);
     private Pipe _toServer = null!;
     private Pipe _fromServer = null!;
@@ -39,39 +42,40 @@ public class ConnectionRoundTripBenchmarks
         _connection.GetAwaiter().GetResult();
     }
 
-    [Benchmark]
+    [Benchmark(OperationsPerInvoke = RoundTrips)]
     public async Task<long> HelloRoundTrip()
     {
-        await _toServer.Writer.WriteAsync(_request);
+        // One loop in one method: a helper method awaited per request would box a state machine per request.
         long stdout = 0;
-        while (true)
+        for (var i = 0; i < RoundTrips; i++)
         {
-            var result = await _fromServer.Reader.ReadAsync();
-            var buffer = result.Buffer;
+            await _toServer.Writer.WriteAsync(_request);
             var ended = false;
-            while (RecordReader.TryReadRecord(ref buffer, out var header, out var content))
+            while (!ended)
             {
-                if (header.Type == RecordType.Stdout)
+                var result = await _fromServer.Reader.ReadAsync();
+                var buffer = result.Buffer;
+                while (RecordReader.TryReadRecord(ref buffer, out var header, out var content))
                 {
-                    stdout += content.Length;
+                    if (header.Type == RecordType.Stdout)
+                    {
+                        stdout += content.Length;
+                    }
+                    else if (header.Type == RecordType.EndRequest)
+                    {
+                        ended = true;
+                    }
                 }
-                else if (header.Type == RecordType.EndRequest)
+
+                _fromServer.Reader.AdvanceTo(buffer.Start, buffer.End);
+                if (!ended && result.IsCompleted)
                 {
-                    ended = true;
+                    throw new InvalidOperationException("The connection ended before END_REQUEST.");
                 }
-            }
-
-            _fromServer.Reader.AdvanceTo(buffer.Start, buffer.End);
-            if (ended)
-            {
-                return stdout;
-            }
-
-            if (result.IsCompleted)
-            {
-                throw new InvalidOperationException("The connection ended before END_REQUEST.");
             }
         }
+
+        return stdout;
     }
 
     private sealed class Hello : Handler
@@ -85,8 +89,9 @@ public class ConnectionRoundTripBenchmarks
 }
 
 /// <summary>
-/// The per-request objects the connection creates before the handler runs, one by one, to split the round trip's
-/// allocation: the FastCgiRequestContext (with its STDIN Pipe), and the FastCgiRequest over it.
+/// The objects the connection and the application create before the handler runs, to split the round trip's
+/// allocation: the FastCgiRequestContext (with its STDIN Pipe), kept per connection, and the FastCgiRequest over it
+/// (its response writer and header list; the abort token is the context's), made per request.
 /// </summary>
 [MemoryDiagnoser]
 public class RequestSetupBenchmarks

@@ -11,10 +11,9 @@ namespace FastCgi;
 /// out as FCGI_STDOUT records. Subclass it for your own helpers, and give the server a factory of your subclass
 /// (<see cref="FastCgiServerOptions.RequestType"/>, jonpy's <c>request_type</c>).
 /// </summary>
-public class FastCgiRequest : Request
+public class FastCgiRequest : Request, IAbortObserver
 {
     private readonly FastCgiRequestContext _context;
-    private readonly CancellationTokenRegistration _abortRegistration;
     private Stream? _body;
     private Stream? _data;
 
@@ -23,8 +22,14 @@ public class FastCgiRequest : Request
     {
         ArgumentNullException.ThrowIfNull(context);
         _context = context;
-        EnableAbortToken();
-        _abortRegistration = context.Aborted.UnsafeRegister(static state => ((FastCgiRequest)state!).OnAborted(), this);
+        // The context's token, not a source and a registration of the request's own: the context tells this request
+        // of an abort before the token fires, so its callbacks see Aborted set all the same.
+        EnableAbortToken(context.Aborted);
+        var reason = context.ObserveAbort(this);
+        if (reason != AbortReason.None)
+        {
+            Abort(reason);
+        }
     }
 
     /// <inheritdoc />
@@ -75,13 +80,16 @@ public class FastCgiRequest : Request
     {
         if (disposing)
         {
-            _abortRegistration.Dispose();
+            _context.StopObservingAbort(this);
         }
 
         base.Dispose(disposing);
     }
 
-    private void OnAborted() => Abort(_context.AbortReason);
+    /// <summary>A lost connection found on write aborts the context, whose token this request hands out.</summary>
+    private protected override void TransportAbort(AbortReason reason) => _context.Abort(reason);
+
+    void IAbortObserver.OnAborting(AbortReason reason) => Abort(reason);
 
     /// <summary>The body, with the connection's body limit reported as jonpy's handler model does: a 413.</summary>
     private sealed class BodyStream(Stream inner) : Stream

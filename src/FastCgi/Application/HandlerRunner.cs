@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace FastCgi;
 
 /// <summary>Runs a handler on a request the same way under every protocol: process, report errors, close.</summary>
@@ -14,6 +16,9 @@ internal static class HandlerRunner
     /// Makes a handler with <paramref name="factory"/> and runs it; a factory that throws is reported like a
     /// handler that throws (the client gets a 500, the request still ends).
     /// </summary>
+    // Pooled: under FastCGI a synchronous handler runs on a handler thread, so this completes asynchronously on every
+    // request, and a new state machine box each time would be its largest allocation.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public static async ValueTask RunAsync(Func<Handler> factory, Request request)
     {
         Handler? handler = null;

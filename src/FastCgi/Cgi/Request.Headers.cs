@@ -20,7 +20,7 @@ public abstract partial class Request
     /// <see cref="SetHeader"/>, <see cref="AddHeader"/> and <see cref="DeleteHeader"/>. The request's headers are
     /// <see cref="RequestHeaders"/>.
     /// </summary>
-    public IReadOnlyList<KeyValuePair<string, string>> ResponseHeaders => _headers.Items;
+    public IReadOnlyList<KeyValuePair<string, string>> ResponseHeaders => _headers;
 
     /// <summary>Whether the headers were sent; once they are, changing them is a <see cref="SequencingException"/>.</summary>
     public bool HeadersSent => _response.HeadersSent;

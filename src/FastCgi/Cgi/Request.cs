@@ -55,11 +55,11 @@ public abstract partial class Request : IDisposable
     /// <summary>Whether and why the request was aborted. Writes after an abort are dropped.</summary>
     public AbortReason Aborted { get; private set; }
 
-    /// <summary>Fires when the request is aborted.</summary>
-    public CancellationToken RequestAborted => _abortSource?.Token ?? CancellationToken.None;
+    /// <summary>Fires when the request is aborted. Valid until the request is disposed.</summary>
+    public CancellationToken RequestAborted => _abortSource?.Token ?? _transportAbortToken;
 
     private CancellationTokenSource? _abortSource;
-    private bool _ownsAbortSource;
+    private CancellationToken _transportAbortToken;
 
     /// <summary>
     /// A CGI meta-variable, or <c>null</c> when the web server did not send it.
@@ -142,9 +142,19 @@ public abstract partial class Request : IDisposable
         }
 
         Aborted = reason;
+        if (_abortSource is null)
+        {
+            if (_transportAbortToken.CanBeCanceled)
+            {
+                TransportAbort(reason);
+            }
+
+            return;
+        }
+
         try
         {
-            _abortSource?.Cancel();
+            _abortSource.Cancel();
         }
         catch (AggregateException)
         {
@@ -156,23 +166,18 @@ public abstract partial class Request : IDisposable
     /// Makes <see cref="RequestAborted"/> cancellable. Transports that can see an abort call this before the
     /// handler runs.
     /// </summary>
-    protected void EnableAbortToken()
-    {
-        if (_abortSource is null)
-        {
-            _abortSource = new CancellationTokenSource();
-            _ownsAbortSource = true;
-        }
-    }
+    protected void EnableAbortToken() => _abortSource ??= new CancellationTokenSource();
 
     /// <summary>
-    /// Makes <see cref="RequestAborted"/> cancellable with a source the transport owns and reuses from request to
-    /// request (it must not be cancelled yet); the request does not dispose it.
+    /// Makes <see cref="RequestAborted"/> the transport's own token instead of a source of the request's: the transport
+    /// calls <see cref="Abort"/> before it fires the token (so that its callbacks see <see cref="Aborted"/> set), and
+    /// an abort the request finds itself (a lost connection on write) goes to <see cref="TransportAbort"/>.
     /// </summary>
-    private protected void EnableAbortToken(CancellationTokenSource source)
+    private protected void EnableAbortToken(CancellationToken token) => _transportAbortToken = token;
+
+    /// <summary>Fires the transport's token given to <see cref="EnableAbortToken(CancellationToken)"/>.</summary>
+    private protected virtual void TransportAbort(AbortReason reason)
     {
-        _abortSource = source;
-        _ownsAbortSource = false;
     }
 
     /// <summary>Releases the form's temporary files and the output buffer.</summary>
@@ -192,12 +197,9 @@ public abstract partial class Request : IDisposable
             _query?.Dispose();
             _query = null;
             // Forgotten, not just disposed: an abort can still arrive from the transport after the request is done.
-            if (_ownsAbortSource)
-            {
-                _abortSource?.Dispose();
-            }
-
+            _abortSource?.Dispose();
             _abortSource = null;
+            _transportAbortToken = CancellationToken.None;
             _response.Dispose();
         }
     }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace FastCgi.Connection;
 
@@ -192,7 +193,10 @@ internal sealed class FastCgiConnection : IRequestLifecycle
     }
 
     /// <inheritdoc />
-    public async Task RunAsync(FastCgiRequestContext request)
+    // Pooled: a handler that waits (a synchronous one always does, on its handler thread) would box this state machine
+    // anew for every request. The request's runner awaits it exactly once.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask RunAsync(FastCgiRequestContext request)
     {
         request.TryMoveTo(RequestState.Running);
         try
@@ -218,7 +222,15 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         catch (Exception exception)
         {
             ConnectionLog.ApplicationFailed(_settings.Logger, _id, request.Id, exception.Message);
-            await request.FailAsync().ConfigureAwait(false);
+            try
+            {
+                await request.FailAsync().ConfigureAwait(false);
+            }
+            catch (Exception closing)
+            {
+                // Closing the connection failed too: it is gone either way. Nothing awaits a request's run to see this.
+                ConnectionLog.ConnectionFailed(_settings.Logger, _id, closing.Message);
+            }
         }
         finally
         {
@@ -230,9 +242,11 @@ internal sealed class FastCgiConnection : IRequestLifecycle
             }
 
             request.Recycle();
-            Volatile.Write(ref _finished, request);
         }
     }
+
+    /// <inheritdoc />
+    public void RunFinished(FastCgiRequestContext request) => Volatile.Write(ref _finished, request);
 
     /// <summary>
     /// Ends a request: frees its id first, so that a web server that reuses the id or the connection the moment it
@@ -525,7 +539,7 @@ internal sealed class FastCgiConnection : IRequestLifecycle
             }
             else
             {
-                _ = RunAsync(request);
+                request.WorkItem.Execute();
             }
         }
 

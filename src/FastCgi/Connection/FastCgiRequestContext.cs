@@ -27,6 +27,8 @@ public sealed class FastCgiRequestContext
     private int _paramsLength;
     private ParamsDictionary? _environ;
     private CancellationTokenSource _abortSource = new();
+    private IAbortObserver? _abortObserver;
+    private int _abortReason;
     private int _state;
 
     internal FastCgiRequestContext(IRequestLifecycle lifecycle, ConnectionOutput output, PipeOptions pipeOptions, TimeProvider time)
@@ -37,7 +39,7 @@ public sealed class FastCgiRequestContext
         Stdin = new RequestInput(pipeOptions);
         _stdout = new RecordStreamWriter(output, RecordType.Stdout, this);
         _stderr = new RecordStreamWriter(output, RecordType.Stderr, this);
-        WorkItem = new RequestWorkItem(this, lifecycle);
+        WorkItem = new RequestRunner(this, lifecycle);
     }
 
     /// <summary>The role the web server asked for (spec 6).</summary>
@@ -82,7 +84,7 @@ public sealed class FastCgiRequestContext
     public CancellationToken Aborted => _abortSource.Token;
 
     /// <summary>Why the request was aborted, or <see cref="AbortReason.None"/>.</summary>
-    public AbortReason AbortReason { get; private set; }
+    public AbortReason AbortReason => (AbortReason)Volatile.Read(ref _abortReason);
 
     /// <summary>
     /// The application's own per-request objects, kept with the context while the connection reuses it for its
@@ -109,7 +111,10 @@ public sealed class FastCgiRequestContext
     /// <summary>Whether the request still waits for input from the web server (PARAMS, STDIN or DATA).</summary>
     internal bool AwaitsInput => State == RequestState.ReceivingParams || !Stdin.Ended || (DataInput is { Ended: false });
 
-    /// <summary>Runs the request on the thread pool without a closure or a Task.</summary>
+    /// <summary>
+    /// Runs the request: queued to the thread pool without a closure or a Task, or executed inline. One per context,
+    /// so that running a request allocates nothing of its own.
+    /// </summary>
     internal IThreadPoolWorkItem WorkItem { get; }
 
     /// <summary>
@@ -135,7 +140,8 @@ public sealed class FastCgiRequestContext
         Role = role;
         KeepConnection = keepConnection;
         BegunAt = _time.GetTimestamp();
-        AbortReason = AbortReason.None;
+        _abortReason = (int)AbortReason.None;
+        _abortObserver = null;
         _environ = null;
         _noData = null;
         _stdout.Reset();
@@ -220,15 +226,30 @@ public sealed class FastCgiRequestContext
         TryMoveTo(RequestState.Starting);
     }
 
-    /// <summary>Marks the request aborted and fires its token.</summary>
+    /// <summary>
+    /// Sets what is told of an abort before the token fires, and returns the abort reason so far: when it is not
+    /// <see cref="AbortReason.None"/>, the observer may have come too late to be told.
+    /// </summary>
+    internal AbortReason ObserveAbort(IAbortObserver observer)
+    {
+        // A full fence between the two, as Abort has one (the compare-exchange) between setting the reason and reading
+        // the observer: one of them sees the other, so an abort racing with this call is never missed by both.
+        Interlocked.Exchange(ref _abortObserver, observer);
+        return AbortReason;
+    }
+
+    /// <summary>Removes <paramref name="observer"/> if it is still the one told of an abort.</summary>
+    internal void StopObservingAbort(IAbortObserver observer) => Interlocked.CompareExchange(ref _abortObserver, null, observer);
+
+    /// <summary>Marks the request aborted, tells the observer, and fires its token.</summary>
     internal void Abort(AbortReason reason)
     {
-        if (AbortReason != AbortReason.None || HasEndedFully)
+        if (HasEndedFully || Interlocked.CompareExchange(ref _abortReason, (int)reason, (int)AbortReason.None) != (int)AbortReason.None)
         {
             return;
         }
 
-        AbortReason = reason;
+        Volatile.Read(ref _abortObserver)?.OnAborting(reason);
         try
         {
             _abortSource.Cancel();
@@ -295,17 +316,72 @@ public sealed class FastCgiRequestContext
 
     private bool HasEndedFully => State == RequestState.Ended;
 
-    private sealed class RequestWorkItem(FastCgiRequestContext request, IRequestLifecycle lifecycle) : IThreadPoolWorkItem
+    /// <summary>
+    /// Starts the run and awaits it without a state machine of its own (the run's is pooled, and returns to its pool
+    /// when awaited); only then does the connection get the context back for its next request, so a run never
+    /// overlaps the one before it on the same runner.
+    /// </summary>
+    private sealed class RequestRunner : IThreadPoolWorkItem
     {
-        public void Execute() => _ = lifecycle.RunAsync(request);
+        private readonly FastCgiRequestContext _request;
+        private readonly IRequestLifecycle _lifecycle;
+        private readonly Action _onRunCompleted;
+        private ValueTask _running;
+
+        public RequestRunner(FastCgiRequestContext request, IRequestLifecycle lifecycle)
+        {
+            _request = request;
+            _lifecycle = lifecycle;
+            _onRunCompleted = OnRunCompleted;
+        }
+
+        public void Execute()
+        {
+            var running = _lifecycle.RunAsync(_request);
+            if (running.IsCompleted)
+            {
+                Finish(running);
+                return;
+            }
+
+            _running = running;
+            running.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onRunCompleted);
+        }
+
+        private void OnRunCompleted()
+        {
+            var running = _running;
+            _running = default;
+            Finish(running);
+        }
+
+        private void Finish(ValueTask running)
+        {
+            running.GetAwaiter().GetResult();
+            _lifecycle.RunFinished(_request);
+        }
     }
+}
+
+/// <summary>
+/// What is told of a request's abort before its <see cref="FastCgiRequestContext.Aborted"/> token fires: the request
+/// object an application built over the context, which shares the token and must know the reason by the time the
+/// token's callbacks run.
+/// </summary>
+internal interface IAbortObserver
+{
+    /// <summary>The request is aborted for <paramref name="reason"/>; its token fires next.</summary>
+    void OnAborting(AbortReason reason);
 }
 
 /// <summary>What a request reports to its connection: the narrow interface between the two.</summary>
 internal interface IRequestLifecycle
 {
-    /// <summary>Runs the application on the request and ends it, whatever happens.</summary>
-    Task RunAsync(FastCgiRequestContext request);
+    /// <summary>Runs the application on the request and ends it, whatever happens; never faults.</summary>
+    ValueTask RunAsync(FastCgiRequestContext request);
+
+    /// <summary>The run that <see cref="RunAsync"/> returned was awaited: the context may serve the next request.</summary>
+    void RunFinished(FastCgiRequestContext request);
 
     /// <summary>Takes the request off the connection and sends its END_REQUEST.</summary>
     ValueTask EndRequestAsync(FastCgiRequestContext request, int appStatus);

@@ -32,6 +32,43 @@ public sealed class RequestHeaderTests
     }
 
     [Fact]
+    public void ResponseHeaders_grow_past_their_first_array_and_index_like_a_list()
+    {
+        using var request = new RecordingRequest();
+        for (var i = 1; i <= 9; i++)
+        {
+            request.AddHeader("X-" + i, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        request.DeleteHeader("X-5");
+
+        var headers = request.ResponseHeaders;
+        Assert.Equal(9, headers.Count);
+        Assert.Equal(H("X-4", "4"), headers[4]);
+        Assert.Equal(H("X-6", "6"), headers[5]);
+        Assert.Equal(H("X-9", "9"), headers[8]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => headers[9]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => headers[-1]);
+    }
+
+    [Fact]
+    public void Changing_the_headers_while_enumerating_them_throws_as_for_a_list()
+    {
+        using var request = new RecordingRequest();
+        request.AddHeader("X-A", "a");
+
+        var exception = Assert.Throws<InvalidOperationException>(() =>
+        {
+            foreach (var header in request.ResponseHeaders)
+            {
+                request.SetHeader("X-A", "b");
+            }
+        });
+
+        Assert.Equal("The response headers changed during the enumeration.", exception.Message);
+    }
+
+    [Fact]
     public void SetHeader_appends_a_new_header_at_the_end()
     {
         using var request = new RecordingRequest();

@@ -12,15 +12,25 @@ namespace FastCgi.Tests.Connection;
 
 /// <summary>
 /// Steady-state managed allocation of a whole hello request through the connection layer. The web server side
-/// reuses one pre-encoded request and scans the output in place, so the bytes counted are the server's. The goal
-/// was 1 KiB (624 B measured before the layering); the layered request measures about 1,000 to 1,130 B, so the
-/// bound is 1.5 KiB until the speed work brings it back under its old figure (docs/performance.md).
+/// reuses one pre-encoded request and scans the output in place, so the bytes counted are the server's.
 /// </summary>
 [Collection(nameof(RunsAlone))]
 public sealed class AllocationTests
 {
+#if DEBUG
+    // A Debug build compiles each async method's state machine as a class, allocated on every call: about 1,000 B
+    // more per request (1,560 B measured).
+    private const int MaxBytesPerRequest = 1600;
+#else
+    // Measured 560 B (.NET 10.0.12, Release): the FastCgiRequest 176 B, its ResponseWriter 72 B, ResponseHeaderList
+    // 32 B and header array 88 B; the handler thread's work item, TaskCompletionSource and Task 128 B; the
+    // ParamsDictionary 40 B; the Hello handler 24 B (docs/performance.md). The margin is one small object, so any new
+    // per-request object shows. The goal was 624 B, the figure before the layering.
+    private const int MaxBytesPerRequest = 576;
+#endif
+
     [Fact]
-    public async Task A_hello_request_allocates_at_most_1_5_KiB()
+    public async Task A_hello_request_allocates_at_most_576_B_in_a_Release_build()
     {
         var toApp = new Pipe(new PipeOptions(useSynchronizationContext: false));
         var fromApp = new Pipe(new PipeOptions(useSynchronizationContext: false));
@@ -29,15 +39,22 @@ public sealed class AllocationTests
         var run = Task.Run(connection.RunAsync);
         var request = FcgiRecords.Request(1, CgiVariables.NginxHello(), []);
 
-        await SendAndAwaitAsync(toApp.Writer, fromApp.Reader, request, 2000);
-        var before = GC.GetTotalAllocatedBytes(precise: true);
-        const int count = 20_000;
-        await SendAndAwaitAsync(toApp.Writer, fromApp.Reader, request, count);
-        var perRequest = (GC.GetTotalAllocatedBytes(precise: true) - before) / count;
+        await SendAndAwaitAsync(toApp.Writer, fromApp.Reader, request, 5000);
+
+        // The least of a few rounds: what a round allocates besides its requests (code tiering up, a thread the
+        // pool adds) is not per request, and rarely repeats in the next round.
+        const int count = 10_000;
+        var rounds = new List<long>();
+        while (rounds.Count < 5 && (rounds.Count == 0 || rounds.Min() > MaxBytesPerRequest))
+        {
+            var before = GC.GetTotalAllocatedBytes(precise: true);
+            await SendAndAwaitAsync(toApp.Writer, fromApp.Reader, request, count);
+            rounds.Add((GC.GetTotalAllocatedBytes(precise: true) - before) / count);
+        }
 
         await toApp.Writer.CompleteAsync();
         await run.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.True(perRequest <= 1536, $"{perRequest} bytes allocated per hello request");
+        Assert.True(rounds.Min() <= MaxBytesPerRequest, $"bytes allocated per hello request, each round of {count}: {string.Join(", ", rounds)}");
     }
 
     private static async Task SendAndAwaitAsync(PipeWriter output, PipeReader input, byte[] request, int count)

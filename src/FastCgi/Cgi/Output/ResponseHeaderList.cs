@@ -1,15 +1,48 @@
+using System.Collections;
+
 namespace FastCgi.Cgi.Output;
 
 /// <summary>
 /// The response headers in the order they will be sent, names compared case-insensitively (RFC 9110 section 5.1).
-/// Plain loops rather than FindIndex/RemoveAll with a lambda: a capturing lambda allocates on every call.
+/// Plain loops rather than FindIndex/RemoveAll with a lambda: a capturing lambda allocates on every call. The
+/// headers are in an array of its own rather than a <see cref="List{T}"/>: one object less per request.
 /// </summary>
-internal sealed class ResponseHeaderList
+internal sealed class ResponseHeaderList : IReadOnlyList<KeyValuePair<string, string>>
 {
-    private readonly List<KeyValuePair<string, string>> _items = new(4);
+    private KeyValuePair<string, string>[] _items = new KeyValuePair<string, string>[4];
+    private int _count;
 
-    /// <summary>The headers, in order.</summary>
-    public IReadOnlyList<KeyValuePair<string, string>> Items => _items;
+    // Changed by every change, so that changing the headers while enumerating them fails as it does for a List.
+    private int _version;
+
+    /// <inheritdoc />
+    public int Count => _count;
+
+    /// <inheritdoc />
+    public KeyValuePair<string, string> this[int index]
+    {
+        get
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)_count, nameof(index));
+            return _items[index];
+        }
+    }
+
+    /// <inheritdoc />
+    public IEnumerator<KeyValuePair<string, string>> GetEnumerator()
+    {
+        var version = _version;
+        for (var i = 0; i < _count; i++)
+        {
+            yield return _items[i];
+            if (version != _version)
+            {
+                throw new InvalidOperationException("The response headers changed during the enumeration.");
+            }
+        }
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <summary>
     /// The status code from the <c>Status</c> header, or 200 when there is none (the web server's default,
@@ -27,11 +60,11 @@ internal sealed class ResponseHeaderList
     /// <summary>The <paramref name="index"/>th value of header <paramref name="name"/>, or <c>null</c>.</summary>
     public string? Get(string name, int index = 0)
     {
-        foreach (var header in _items)
+        for (var i = 0; i < _count; i++)
         {
-            if (IsName(header, name) && index-- == 0)
+            if (IsName(_items[i], name) && index-- == 0)
             {
-                return header.Value;
+                return _items[i].Value;
             }
         }
 
@@ -44,31 +77,36 @@ internal sealed class ResponseHeaderList
         var index = IndexOf(name);
         if (index < 0)
         {
-            _items.Add(new(name, value));
+            Add(name, value);
             return;
         }
 
-        _items[index] = new(name, value);
+        Replace(index, new(name, value));
         RemoveAll(name, index + 1);
     }
 
     /// <summary>Adds a value after the existing ones.</summary>
-    public void Add(string name, string value) => _items.Add(new(name, value));
+    public void Add(string name, string value) => Insert(_count, new(name, value));
 
     /// <summary>Removes every value of <paramref name="name"/>; returns how many there were.</summary>
     public int Remove(string name) => RemoveAll(name, 0);
 
     /// <summary>Removes every header.</summary>
-    public void Clear() => _items.Clear();
+    public void Clear()
+    {
+        Array.Clear(_items, 0, _count);
+        _count = 0;
+        _version++;
+    }
 
     /// <summary>Removes every header but <paramref name="name"/>.</summary>
     public void RemoveAllBut(string name)
     {
-        for (var i = _items.Count - 1; i >= 0; i--)
+        for (var i = _count - 1; i >= 0; i--)
         {
             if (!IsName(_items[i], name))
             {
-                _items.RemoveAt(i);
+                RemoveAt(i);
             }
         }
     }
@@ -76,9 +114,9 @@ internal sealed class ResponseHeaderList
     /// <summary>Whether every header is one of <paramref name="first"/> and <paramref name="second"/>.</summary>
     public bool HasOnly(string first, string second)
     {
-        foreach (var header in _items)
+        for (var i = 0; i < _count; i++)
         {
-            if (!IsName(header, first) && !IsName(header, second))
+            if (!IsName(_items[i], first) && !IsName(_items[i], second))
             {
                 return false;
             }
@@ -96,7 +134,7 @@ internal sealed class ResponseHeaderList
         var index = IndexOf(name);
         if (index < 0)
         {
-            _items.Add(new(name, value));
+            Add(name, value);
             return;
         }
 
@@ -109,7 +147,7 @@ internal sealed class ResponseHeaderList
             }
         }
 
-        _items[index] = new(_items[index].Key, existing.Length == 0 ? value : existing + ", " + value);
+        Replace(index, new(_items[index].Key, existing.Length == 0 ? value : existing + ", " + value));
     }
 
     /// <summary>Replaces the first value of <paramref name="name"/> if it is <paramref name="expected"/>.</summary>
@@ -118,7 +156,7 @@ internal sealed class ResponseHeaderList
         var index = IndexOf(name);
         if (index >= 0 && _items[index].Value == expected)
         {
-            _items[index] = new(_items[index].Key, value);
+            Replace(index, new(_items[index].Key, value));
         }
     }
 
@@ -129,8 +167,8 @@ internal sealed class ResponseHeaderList
         if (index > 0)
         {
             var header = _items[index];
-            _items.RemoveAt(index);
-            _items.Insert(0, header);
+            RemoveAt(index);
+            Insert(0, header);
         }
     }
 
@@ -139,7 +177,7 @@ internal sealed class ResponseHeaderList
 
     private int IndexOf(string name)
     {
-        for (var i = 0; i < _items.Count; i++)
+        for (var i = 0; i < _count; i++)
         {
             if (IsName(_items[i], name))
             {
@@ -153,15 +191,42 @@ internal sealed class ResponseHeaderList
     private int RemoveAll(string name, int from)
     {
         var removed = 0;
-        for (var i = _items.Count - 1; i >= from; i--)
+        for (var i = _count - 1; i >= from; i--)
         {
             if (IsName(_items[i], name))
             {
-                _items.RemoveAt(i);
+                RemoveAt(i);
                 removed++;
             }
         }
 
         return removed;
+    }
+
+    private void Insert(int index, KeyValuePair<string, string> header)
+    {
+        if (_count == _items.Length)
+        {
+            Array.Resize(ref _items, _count * 2);
+        }
+
+        Array.Copy(_items, index, _items, index + 1, _count - index);
+        _items[index] = header;
+        _count++;
+        _version++;
+    }
+
+    private void RemoveAt(int index)
+    {
+        _count--;
+        Array.Copy(_items, index + 1, _items, index, _count - index);
+        _items[_count] = default;
+        _version++;
+    }
+
+    private void Replace(int index, KeyValuePair<string, string> header)
+    {
+        _items[index] = header;
+        _version++;
     }
 }

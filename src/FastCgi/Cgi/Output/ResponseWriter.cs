@@ -88,7 +88,7 @@ internal sealed class ResponseWriter(IResponseTarget target, ResponseHeaderList 
 
         CgiResponseRules.PutStatusFirst(headers);
         HeadersSent = true;
-        var block = HeaderBlock.Serialize(headers.Items);
+        var block = HeaderBlock.Serialize(headers);
         try
         {
             // Only an uncompressed body can share the write: a compressed one starts when the encoder emits it.
