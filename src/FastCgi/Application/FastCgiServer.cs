@@ -45,7 +45,7 @@ public sealed class FastCgiServer : IAsyncDisposable
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
         FastCgiHost.ApplyProcessWideSettings(Options);
-        var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode);
+        var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode, Options.TimeProvider);
         if (listener is null)
         {
             await CgiHost.RunAsync(_handlers, Options).ConfigureAwait(false);

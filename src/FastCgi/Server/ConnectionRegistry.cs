@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
 
 namespace FastCgi.Server;
 
@@ -12,11 +13,15 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
     private readonly SemaphoreSlim _slots;
     private readonly ITimer _heartbeat;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly int _maxConnections;
 
-    public ConnectionRegistry(int maxConnections, TimeProvider time)
+    public ConnectionRegistry(int maxConnections, TimeProvider time, ILogger logger)
     {
         _slots = new SemaphoreSlim(maxConnections);
+        _maxConnections = maxConnections;
         _time = time;
+        _logger = logger;
         _heartbeat = time.CreateTimer(
             static state =>
             {
@@ -38,7 +43,11 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
     {
         if (!_slots.Wait(0, CancellationToken.None))
         {
-            CloseLongestIdle();
+            if (!CloseLongestIdle())
+            {
+                ServerLog.WaitingForSlot(_logger, _maxConnections);
+            }
+
             await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
@@ -55,7 +64,8 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
     }
 
     /// <summary>Closes the connection that has been idle the longest, if any is idle; a busy one is never closed.</summary>
-    public void CloseLongestIdle()
+    /// <returns>Whether a connection was closed.</returns>
+    public bool CloseLongestIdle()
     {
         while (true)
         {
@@ -73,9 +83,14 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
             }
 
             // It may have begun a request since it was looked at: then try the next one.
-            if (oldest is null || oldest.TryCloseIdle())
+            if (oldest is null)
             {
-                return;
+                return false;
+            }
+
+            if (oldest.TryCloseIdle())
+            {
+                return true;
             }
         }
     }

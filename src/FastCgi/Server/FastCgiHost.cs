@@ -39,7 +39,7 @@ public sealed class FastCgiHost : IAsyncDisposable
     public Task RunAsync(CancellationToken cancellationToken = default)
     {
         ApplyProcessWideSettings(Options);
-        var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode)
+        var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode, Options.TimeProvider)
             ?? throw new InvalidOperationException("There is no address to listen on, and file descriptor 0 is not a listening socket.");
         return RunAsync(listener, cancellationToken);
     }
@@ -116,7 +116,7 @@ public sealed class FastCgiHost : IAsyncDisposable
         {
             await using (listener.ConfigureAwait(false))
             {
-                var connections = new ConnectionRegistry(policy.MaxConnections, Options.TimeProvider);
+                var connections = new ConnectionRegistry(policy.MaxConnections, Options.TimeProvider, logger);
                 await using (connections.ConfigureAwait(false))
                 {
                     ServerLog.Listening(logger, listener.Name, (int)Options.ThreadingLevel);

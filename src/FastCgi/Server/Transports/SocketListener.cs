@@ -11,10 +11,12 @@ internal sealed class SocketListener : ITransportListener
     private readonly Socket _socket;
     private readonly string? _unixPath;
     private readonly bool _inherited;
+    private readonly TimeProvider _time;
 
-    private SocketListener(Socket socket, bool inherited, string? unixPath)
+    private SocketListener(Socket socket, bool inherited, string? unixPath, TimeProvider time)
     {
         _socket = socket;
+        _time = time;
         _inherited = inherited;
         _unixPath = unixPath;
         Name = socket.LocalEndPoint?.ToString() ?? "fd 0";
@@ -25,22 +27,23 @@ internal sealed class SocketListener : ITransportListener
 
     /// <summary>
     /// Listens on <paramref name="listen"/> when given, else on the socket inherited as fd 0; null when there is no
-    /// address and fd 0 is not a listening socket (the program was started as plain CGI).
+    /// address and fd 0 is not a listening socket (the program was started as plain CGI). <paramref name="time"/> is the
+    /// clock of its connections' lingering close.
     /// </summary>
-    public static SocketListener? Open(string? listen, UnixFileMode unixSocketMode)
+    public static SocketListener? Open(string? listen, UnixFileMode unixSocketMode, TimeProvider time)
     {
         if (listen is not null)
         {
             var unixPath = listen.StartsWith("unix:", StringComparison.Ordinal) ? listen["unix:".Length..] : null;
-            return new SocketListener(ListenSocket.Bind(listen, unixSocketMode), inherited: false, unixPath);
+            return new SocketListener(ListenSocket.Bind(listen, unixSocketMode), inherited: false, unixPath, time);
         }
 
-        return ListenSocket.FromInheritedDescriptor() is { } inherited ? new SocketListener(inherited, inherited: true, unixPath: null) : null;
+        return ListenSocket.FromInheritedDescriptor() is { } inherited ? new SocketListener(inherited, inherited: true, unixPath: null, time) : null;
     }
 
     /// <inheritdoc />
     public async ValueTask<ITransportConnection> AcceptAsync(CancellationToken cancellationToken) =>
-        new SocketConnection(await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false));
+        new SocketConnection(await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false), _time);
 
     /// <inheritdoc />
     public void StopAccepting()
