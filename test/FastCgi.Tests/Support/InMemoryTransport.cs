@@ -13,8 +13,12 @@ namespace FastCgi.Tests.Support;
 internal sealed class InMemoryListener : ITransportListener
 {
     private readonly Channel<InMemoryTransportConnection> _pending = Channel.CreateUnbounded<InMemoryTransportConnection>();
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public string Name => "memory";
+
+    /// <summary>Completes when the host stopped accepting: a web server that connects from then on is refused.</summary>
+    public Task Stopped => _stopped.Task;
 
     /// <summary>
     /// Connects a new web server from <paramref name="remote"/> (null: an address-less transport, as a Unix socket);
@@ -38,7 +42,11 @@ internal sealed class InMemoryListener : ITransportListener
         return connection;
     }
 
-    public void StopAccepting() => _pending.Writer.TryComplete();
+    public void StopAccepting()
+    {
+        _pending.Writer.TryComplete();
+        _stopped.TrySetResult();
+    }
 
     public ValueTask DisposeAsync()
     {
