@@ -99,8 +99,9 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
     /// Lets every connection finish its requests within <paramref name="timeout"/>, refusing new ones; then aborts
     /// the rest (their END_REQUEST is still sent) and waits a little more for them to end.
     /// </summary>
-    /// <returns>Whether the timeout passed.</returns>
-    public async Task<bool> DrainAsync(TimeSpan timeout)
+    /// <param name="timeout">How long the requests in flight may take.</param>
+    /// <param name="timedOut">Called when the timeout passed, before the requests left are aborted.</param>
+    public async Task DrainAsync(TimeSpan timeout, Action timedOut)
     {
         foreach (var served in _connections.Values)
         {
@@ -111,17 +112,16 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
         try
         {
             await all.WaitAsync(timeout, _time).ConfigureAwait(false);
-            return false;
         }
         catch (TimeoutException)
         {
+            timedOut();
             foreach (var served in _connections.Values)
             {
                 served.Connection.AbortAll(AbortReason.WebServer);
             }
 
             await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5), _time)).ConfigureAwait(false);
-            return true;
         }
     }
 

@@ -125,10 +125,7 @@ public sealed class FastCgiHost : IAsyncDisposable
                     // Stop accepting before draining: a new connection is refused now rather than left in the backlog.
                     listener.StopAccepting();
                     admission.Stop();
-                    if (await connections.DrainAsync(Options.ShutdownTimeout).ConfigureAwait(false))
-                    {
-                        ServerLog.DrainTimedOut(logger, admission.Active);
-                    }
+                    await connections.DrainAsync(Options.ShutdownTimeout, () => ServerLog.DrainTimedOut(logger, admission.Active)).ConfigureAwait(false);
                 }
             }
         }

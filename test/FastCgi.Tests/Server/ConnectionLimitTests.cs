@@ -59,7 +59,7 @@ public sealed class ConnectionLimitTests
         await Task.WhenAll(app["first"].Entered, app["second"].Entered).Within("both requests to reach their gates");
 
         await using var third = server.Connect();
-        await third.WebServer.SendAsync([.. Request(1, Environ("/hello"), []), .. Record(GetValues, 0, [])]);
+        await third.WebServer.SendAsync(Request(1, Environ("/hello"), []));
         await log.LineAsync("FCGI_MAX_CONNS (2) reached and no connection is idle: a new connection waits for one to close");
 
         // The host took the third connection from the backlog and waits for a slot before it reads a byte of it.
@@ -73,7 +73,6 @@ public sealed class ConnectionLimitTests
         await first.WebServer.ExpectWaitedAsync(1, "first");
         await first.WebServer.ExpectClosedAsync();
         await third.WebServer.ExpectHelloAsync(1);
-        await third.WebServer.ExpectAsync(GetValuesResult, 0, []);
 
         Assert.False(app["second"].Left.IsCompleted);
         app["second"].Open();

@@ -47,6 +47,8 @@ public sealed class HostTimeoutTests
         var output = new PipeOptions(pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024);
         await using var stopped = server.Connect(outputOptions: output);
         await using var reading = server.Connect();
+        await reading.WebServer.SendAsync(Request(1, Environ("/hello"), []));
+        await reading.WebServer.ExpectHelloAsync(1);
         await stopped.WebServer.SendAsync(Request(1, Environ($"/big?{1 << 30}"), []));
         await app.WriteHeld.Within("a write of /big to wait for the web server");
 
@@ -57,8 +59,8 @@ public sealed class HostTimeoutTests
         await log.LineAsync("Connection 1 closed: timed out: the web server stopped reading the response");
         Assert.InRange(await stopped.WebServer.ReadToEndAsync(limit: 1 << 20), 64 * 1024, 1 << 20);
 
-        await reading.WebServer.SendAsync(Request(1, Environ("/hello"), []));
-        await reading.WebServer.ExpectHelloAsync(1);
+        await reading.WebServer.SendAsync(Request(2, Environ("/hello"), []));
+        await reading.WebServer.ExpectHelloAsync(2);
     }
 
     private static FastCgiServerOptions Options() => new()
