@@ -28,10 +28,10 @@ public sealed class AllocationTests
         var run = Task.Run(connection.RunAsync);
         var request = FcgiRecords.Request(1, CgiVariables.NginxHello(), []);
 
-        await SendAndAwaitAsync(toApp.Writer, fromApp.Reader, request, 2000);
+        await SendAndAwaitAsync(toApp.Writer, fromApp.Reader, request, 2000).Within("2,000 warm-up requests");
         var before = GC.GetTotalAllocatedBytes(precise: true);
         const int count = 20_000;
-        await SendAndAwaitAsync(toApp.Writer, fromApp.Reader, request, count);
+        await SendAndAwaitAsync(toApp.Writer, fromApp.Reader, request, count).Within("20,000 measured requests");
         var perRequest = (GC.GetTotalAllocatedBytes(precise: true) - before) / count;
 
         await toApp.Writer.CompleteAsync();
@@ -52,6 +52,11 @@ public sealed class AllocationTests
                 if (ended)
                 {
                     break;
+                }
+
+                if (result.IsCompleted)
+                {
+                    throw new EndOfStreamException($"The connection closed before END_REQUEST of request {i + 1}.");
                 }
             }
         }
