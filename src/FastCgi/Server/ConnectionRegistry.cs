@@ -82,12 +82,12 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
                 }
             }
 
-            // It may have begun a request since it was looked at: then try the next one.
             if (oldest is null)
             {
                 return false;
             }
 
+            // It may have begun a request since it was looked at: then try the next one.
             if (oldest.TryCloseIdle())
             {
                 return true;
