@@ -122,9 +122,10 @@ public sealed class FastCgiHost : IAsyncDisposable
                     ServerLog.Listening(logger, listener.Name, (int)Options.ThreadingLevel);
                     await AcceptAsync(listener, connections, policy, settings, filter, logger, stop.Token).ConfigureAwait(false);
 
-                    // Stop accepting before draining: a new connection is refused now rather than left in the backlog.
-                    listener.StopAccepting();
+                    // No request is admitted once the listener stops, and a new connection is refused now rather than
+                    // left in the backlog while the host drains.
                     admission.Stop();
+                    listener.StopAccepting();
                     await connections.DrainAsync(Options.ShutdownTimeout, () => ServerLog.DrainTimedOut(logger, admission.Active)).ConfigureAwait(false);
                 }
             }

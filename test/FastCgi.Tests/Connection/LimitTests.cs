@@ -285,6 +285,9 @@ public sealed class LimitTests
         await web.SendAsync(Request(1, Environ("/wait?a"), []));
         await app["a"].Entered.Within("request a to reach its gate");
         connection.Host.Stop();
+
+        // Stop() returns at once; the host stops admitting requests when its listener stops.
+        await connection.StoppedAccepting.Within("the host to stop accepting");
         await web.SendAsync(Begin(2));
         await web.ExpectEndRequestAsync(2, protocolStatus: 2);
         app["a"].Open();

@@ -45,6 +45,9 @@ internal sealed class InMemoryConnection : IAsyncDisposable
     /// <summary>The host serving this connection and those made with <see cref="ConnectAnother"/>.</summary>
     public FastCgiHost Host => _shared.Server.Host;
 
+    /// <summary>Completes when the host stopped accepting (<see cref="FastCgiHost.Stop"/>): it admits no request from then on.</summary>
+    public Task StoppedAccepting => _shared.Server.Listener.Stopped;
+
     /// <summary>Another web server connection to the same host (its limits and counters are shared).</summary>
     public InMemoryConnection ConnectAnother(PipeOptions? outputOptions = null) => new(_shared, outputOptions);
 

@@ -17,7 +17,10 @@ internal sealed class InMemoryListener : ITransportListener
 
     public string Name => "memory";
 
-    /// <summary>Completes when the host stopped accepting: a web server that connects from then on is refused.</summary>
+    /// <summary>
+    /// Completes when the host stopped accepting: a web server that connects from then on is refused, and the host
+    /// admits no request any more.
+    /// </summary>
     public Task Stopped => _stopped.Task;
 
     /// <summary>
