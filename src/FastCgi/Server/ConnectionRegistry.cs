@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
 
 namespace FastCgi.Server;
 
@@ -12,11 +13,15 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
     private readonly SemaphoreSlim _slots;
     private readonly ITimer _heartbeat;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly int _maxConnections;
 
-    public ConnectionRegistry(int maxConnections, TimeProvider time)
+    public ConnectionRegistry(int maxConnections, TimeProvider time, ILogger logger)
     {
         _slots = new SemaphoreSlim(maxConnections);
+        _maxConnections = maxConnections;
         _time = time;
+        _logger = logger;
         _heartbeat = time.CreateTimer(
             static state =>
             {
@@ -38,7 +43,11 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
     {
         if (!_slots.Wait(0, CancellationToken.None))
         {
-            CloseLongestIdle();
+            if (!CloseLongestIdle())
+            {
+                ServerLog.WaitingForSlot(_logger, _maxConnections);
+            }
+
             await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
@@ -55,7 +64,8 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
     }
 
     /// <summary>Closes the connection that has been idle the longest, if any is idle; a busy one is never closed.</summary>
-    public void CloseLongestIdle()
+    /// <returns>Whether a connection was closed.</returns>
+    public bool CloseLongestIdle()
     {
         while (true)
         {
@@ -72,10 +82,15 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
                 }
             }
 
-            // It may have begun a request since it was looked at: then try the next one.
-            if (oldest is null || oldest.TryCloseIdle())
+            if (oldest is null)
             {
-                return;
+                return false;
+            }
+
+            // It may have begun a request since it was looked at: then try the next one.
+            if (oldest.TryCloseIdle())
+            {
+                return true;
             }
         }
     }
@@ -84,8 +99,9 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
     /// Lets every connection finish its requests within <paramref name="timeout"/>, refusing new ones; then aborts
     /// the rest (their END_REQUEST is still sent) and waits a little more for them to end.
     /// </summary>
-    /// <returns>Whether the timeout passed.</returns>
-    public async Task<bool> DrainAsync(TimeSpan timeout)
+    /// <param name="timeout">How long the requests in flight may take.</param>
+    /// <param name="timedOut">Called when the timeout passed, before the requests left are aborted.</param>
+    public async Task DrainAsync(TimeSpan timeout, Action timedOut)
     {
         foreach (var served in _connections.Values)
         {
@@ -96,17 +112,16 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
         try
         {
             await all.WaitAsync(timeout, _time).ConfigureAwait(false);
-            return false;
         }
         catch (TimeoutException)
         {
+            timedOut();
             foreach (var served in _connections.Values)
             {
                 served.Connection.AbortAll(AbortReason.WebServer);
             }
 
             await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5), _time)).ConfigureAwait(false);
-            return true;
         }
     }
 

@@ -101,19 +101,17 @@ public sealed class FastCgiHost : IAsyncDisposable
         {
             await using (listener.ConfigureAwait(false))
             {
-                var connections = new ConnectionRegistry(policy.MaxConnections, Options.TimeProvider);
+                var connections = new ConnectionRegistry(policy.MaxConnections, Options.TimeProvider, logger);
                 await using (connections.ConfigureAwait(false))
                 {
                     ServerLog.Listening(logger, listener.Name, (int)Options.ThreadingLevel);
                     await AcceptAsync(listener, connections, policy, settings, filter, logger, stop.Token).ConfigureAwait(false);
 
-                    // Stop accepting before draining: a new connection is refused now rather than left in the backlog.
-                    listener.StopAccepting();
+                    // No request is admitted once the listener stops, and a new connection is refused now rather than
+                    // left in the backlog while the host drains.
                     admission.Stop();
-                    if (await connections.DrainAsync(Options.ShutdownTimeout).ConfigureAwait(false))
-                    {
-                        ServerLog.DrainTimedOut(logger, admission.Active);
-                    }
+                    listener.StopAccepting();
+                    await connections.DrainAsync(Options.ShutdownTimeout, () => ServerLog.DrainTimedOut(logger, admission.Active)).ConfigureAwait(false);
                 }
             }
         }

@@ -105,6 +105,6 @@ public record FastCgiHostOptions
     /// <summary>Where the host logs connections, requests and protocol errors. Default none.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
-    /// <summary>The clock of every timeout (input, write, shutdown). Default <see cref="TimeProvider.System"/>.</summary>
+    /// <summary>The clock of every timeout (input, write, shutdown, the lingering close). Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

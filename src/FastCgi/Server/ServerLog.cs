@@ -28,4 +28,7 @@ internal static partial class ServerLog
 
     [LoggerMessage(14, LogLevel.Information, "Signal {Signal}: {Action}")]
     public static partial void SignalReceived(ILogger logger, string signal, string action);
+
+    [LoggerMessage(18, LogLevel.Information, "FCGI_MAX_CONNS ({Limit}) reached and no connection is idle: a new connection waits for one to close")]
+    public static partial void WaitingForSlot(ILogger logger, int limit);
 }

@@ -39,7 +39,7 @@ public sealed class AllocationTests
         var run = Task.Run(connection.RunAsync);
         var request = FcgiRecords.Request(1, CgiVariables.NginxHello(), []);
 
-        await SendAndAwaitAsync(toApp.Writer, fromApp.Reader, request, 5000);
+        await SendAndAwaitAsync(toApp.Writer, fromApp.Reader, request, 5000).Within("5,000 warm-up requests");
 
         // The least of a few rounds: what a round allocates besides its requests (code tiering up, a thread the
         // pool adds) is not per request, and rarely repeats in the next round.
@@ -48,7 +48,7 @@ public sealed class AllocationTests
         while (rounds.Count < 5 && (rounds.Count == 0 || rounds.Min() > MaxBytesPerRequest))
         {
             var before = GC.GetTotalAllocatedBytes(precise: true);
-            await SendAndAwaitAsync(toApp.Writer, fromApp.Reader, request, count);
+            await SendAndAwaitAsync(toApp.Writer, fromApp.Reader, request, count).Within("10,000 measured requests");
             rounds.Add((GC.GetTotalAllocatedBytes(precise: true) - before) / count);
         }
 
@@ -70,6 +70,11 @@ public sealed class AllocationTests
                 if (ended)
                 {
                     break;
+                }
+
+                if (result.IsCompleted)
+                {
+                    throw new EndOfStreamException($"The connection closed before END_REQUEST of request {i + 1}.");
                 }
             }
         }

@@ -114,7 +114,7 @@ public sealed class LimitTests
         await using var connection = new InMemoryConnection(app.Handlers, options);
         var web = connection.WebServer;
         await web.SendAsync([.. Request(1, Environ("/wait?a"), []), .. Request(2, Environ("/wait?b"), [])]);
-        await Task.WhenAll(app["a"].Entered, app["b"].Entered);
+        await Task.WhenAll(app["a"].Entered, app["b"].Entered).Within("requests a and b to reach their gates");
         await web.SendAsync(Begin(3));
         await web.ExpectEndRequestAsync(3, protocolStatus: 2);
 
@@ -137,14 +137,14 @@ public sealed class LimitTests
         await using var connection = new InMemoryConnection(app.Handlers);
         var web = connection.WebServer;
         await web.SendAsync([.. Begin(1), .. FcgiRecords.Stream(Params, 1, NameValues(Environ("/wait?a", "POST", "application/octet-stream", 1 << 20)))]);
-        await app["a"].Entered;
+        await app["a"].Entered.Within("request a to reach its gate");
 
         // The connection stops reading once 256 KiB wait for the handler: what follows the body is not read yet.
         var sending = web.SendAsync([.. FcgiRecords.Stream(Stdin, 1, new byte[1 << 20]), .. Record(GetValues, 0, [])]);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => web.ReadRecordAsync(TimeSpan.FromMilliseconds(300)));
         Assert.False(sending.IsCompleted);
         app["a"].Open();
-        await sending;
+        await sending.Within("the rest of the body to be taken");
         Assert.Equal("waited a", (await web.ReadResponseAsync(1)).BodyText);
         await web.ExpectAsync(GetValuesResult, 0, []);
     }
@@ -268,12 +268,12 @@ public sealed class LimitTests
         var output = new PipeOptions(pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024);
         await using var connection = new InMemoryConnection(app.Handlers, outputOptions: output);
         await connection.WebServer.SendAsync(Request(1, Environ($"/big?{1 << 30}"), []));
-        await app.WriteHeld;
+        await app.WriteHeld.Within("a write of /big to wait for the web server");
 
         // A write is waiting for the web server (its start is what the timeout measures): 61 s later the connection is
         // closed, the handler's write fails, and the web server gets what was in flight and the end of the connection.
         connection.AdvanceTime(TimeSpan.FromSeconds(61));
-        await connection.Run;
+        await connection.Run.Within("the host to close the connection");
         Assert.InRange(await connection.WebServer.ReadToEndAsync(limit: 1 << 20), 0, 1 << 20);
     }
 
@@ -284,8 +284,11 @@ public sealed class LimitTests
         await using var connection = Connect(ThreadingLevel.Multiplexed, app);
         var web = connection.WebServer;
         await web.SendAsync(Request(1, Environ("/wait?a"), []));
-        await app["a"].Entered;
+        await app["a"].Entered.Within("request a to reach its gate");
         connection.Host.Stop();
+
+        // Stop() returns at once; the host stops admitting requests when its listener stops.
+        await connection.StoppedAccepting.Within("the host to stop accepting");
         await web.SendAsync(Begin(2));
         await web.ExpectEndRequestAsync(2, protocolStatus: 2);
         app["a"].Open();
@@ -305,7 +308,7 @@ public sealed class LimitTests
         await using var connection = new InMemoryConnection(new TestApp().Handlers, options);
         await connection.WebServer.SendAsync(bytes);
         await connection.WebServer.ExpectClosedAsync();
-        await connection.Run;
+        await connection.Run.Within("the host to close the connection");
     }
 
     /// <summary>The PARAMS of a GET of /hello padded with one more variable to exactly <paramref name="length"/> bytes.</summary>

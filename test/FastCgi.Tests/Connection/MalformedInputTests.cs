@@ -21,7 +21,7 @@ public sealed class MalformedInputTests
         var app = new TestApp();
         await using var bystander = new InMemoryConnection(app.Handlers, new FastCgiServerOptions { ThreadingLevel = ThreadingLevel.Multiplexed });
         await bystander.WebServer.SendAsync(Request(1, Environ("/wait?a"), []));
-        await app["a"].Entered;
+        await app["a"].Entered.Within("request a to reach its gate");
         await using (var attacker = bystander.ConnectAnother())
         {
             await attacker.WebServer.SendAsync(bytes);
@@ -43,7 +43,7 @@ public sealed class MalformedInputTests
         await connection.WebServer.SendAsync(Request(1, Environ("/hello"))[..length]);
         await connection.WebServer.CloseAsync();
         await connection.WebServer.ExpectClosedAsync();
-        await connection.Run;
+        await connection.Run.Within("the host to close the connection");
     }
 
     [Fact]
@@ -52,7 +52,7 @@ public sealed class MalformedInputTests
         var app = new TestApp();
         await using var connection = new InMemoryConnection(app.Handlers, new FastCgiServerOptions { ThreadingLevel = ThreadingLevel.Multiplexed });
         await connection.WebServer.SendAsync(Request(1, Environ("/wait?never"), []));
-        await app["never"].Entered;
+        await app["never"].Entered.Within("request never to reach its gate");
         for (ushort id = 2; id < 12; id++)
         {
             Assert.Equal("Hello, world!\n", (await connection.WebServer.RequestAsync(id, Environ("/hello"))).BodyText);

@@ -67,7 +67,7 @@ public sealed class ParamsSplitTests
         var response = await connection.WebServer.ReadResponseAsync(1);
         Assert.Equal("Content-Type: text/html; charset=utf-8\r\n\r\ncaptured", response.Text);
         Assert.Equal((0, 0), (response.AppStatus, response.ProtocolStatus));
-        return await seen.Task;
+        return await seen.Task.Within("the handler to see the PARAMS");
     }
 
     private static string Letters(int length) =>

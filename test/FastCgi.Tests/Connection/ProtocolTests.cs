@@ -46,7 +46,7 @@ public sealed class ProtocolTests
         await web.SendAsync(Request(1, Environ("/hello"), [], keepConnection: false));
         Assert.Equal("Hello, world!\n", (await web.ReadResponseAsync(1)).BodyText);
         await web.ExpectClosedAsync();
-        await connection.Run;
+        await connection.Run.Within("the host to close the connection");
     }
 
     [Theory]
@@ -141,7 +141,7 @@ public sealed class ProtocolTests
         await using var connection = Connect(ThreadingLevel.Multiplexed, app);
         var web = connection.WebServer;
         await web.SendAsync(Request(1, Environ("/wait?a"), []));
-        await app["a"].Entered;
+        await app["a"].Entered.Within("request a to reach its gate");
         Assert.Equal("Hello, world!\n", (await web.RequestAsync(2, Environ("/hello"))).BodyText);
         app["a"].Open();
         Assert.Equal("waited a", (await web.ReadResponseAsync(1)).BodyText);
@@ -156,7 +156,7 @@ public sealed class ProtocolTests
         await using var connection = Connect(level, app);
         var web = connection.WebServer;
         await web.SendAsync(Request(1, Environ("/wait?a"), []));
-        await app["a"].Entered;
+        await app["a"].Entered.Within("request a to reach its gate");
         await web.SendAsync(Begin(2));
         await web.ExpectEndRequestAsync(2, protocolStatus: 1);
         app["a"].Open();
@@ -172,7 +172,7 @@ public sealed class ProtocolTests
         await using var connection = Connect(level, app);
         var web = connection.WebServer;
         await web.SendAsync(Request(1, Environ("/wait?a"), []));
-        await app["a"].Entered;
+        await app["a"].Entered.Within("request a to reach its gate");
         await web.SendAsync(Record(AbortRequest, 1, []));
         Assert.Equal(AbortReason.WebServer, await app["a"].Left);
         var response = await web.ReadResponseAsync(1);
@@ -201,10 +201,10 @@ public sealed class ProtocolTests
         await using var connection = Connect(level, app);
         var web = connection.WebServer;
         await web.SendAsync(Request(1, Environ("/wait?a"), []));
-        await app["a"].Entered;
+        await app["a"].Entered.Within("request a to reach its gate");
         await web.CloseAsync();
         Assert.Equal(AbortReason.ConnectionLost, await app["a"].Left);
-        await connection.Run;
+        await connection.Run.Within("the host to close the connection");
     }
 
     [Theory]

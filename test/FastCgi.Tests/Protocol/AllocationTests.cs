@@ -23,13 +23,13 @@ public class AllocationTests
         var sequence = Sequences.Split(records, 3, 11, 20);
         ReadAll(sequence);
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < Iterations; i++)
+        Assert.Equal(0, LeastAllocated(() =>
         {
-            ReadAll(sequence);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            for (var i = 0; i < Iterations; i++)
+            {
+                ReadAll(sequence);
+            }
+        }));
     }
 
     [Fact]
@@ -39,14 +39,14 @@ public class AllocationTests
         var output = new ArrayBufferWriter<byte>(200_000);
         WriteAll(output, data);
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < Iterations; i++)
+        Assert.Equal(0, LeastAllocated(() =>
         {
-            output.ResetWrittenCount();
-            WriteAll(output, data);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            for (var i = 0; i < Iterations; i++)
+            {
+                output.ResetWrittenCount();
+                WriteAll(output, data);
+            }
+        }));
     }
 
     [Fact]
@@ -56,15 +56,35 @@ public class AllocationTests
         var beginRequest = Sequences.Split([0x00, 0x01, 0x01, 0, 0, 0, 0, 0], 1);
         var counted = RoundTrip(output, beginRequest);
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < Iterations; i++)
+        var rounds = 0;
+        Assert.Equal(0, LeastAllocated(() =>
         {
-            output.ResetWrittenCount();
-            counted += RoundTrip(output, beginRequest);
+            rounds++;
+            for (var i = 0; i < Iterations; i++)
+            {
+                output.ResetWrittenCount();
+                counted += RoundTrip(output, beginRequest);
+            }
+        }));
+        Assert.Equal(2 * ((rounds * Iterations) + 1), counted);
+    }
+
+    /// <summary>
+    /// The bytes <paramref name="iterations"/> allocates on this thread, the least of up to three runs: the runtime may
+    /// allocate once while a run is measured (tiering a method up under load), whereas code that allocates per
+    /// iteration allocates in every run.
+    /// </summary>
+    private static long LeastAllocated(Action iterations)
+    {
+        var least = long.MaxValue;
+        for (var run = 0; run < 3 && least > 0; run++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            iterations();
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        Assert.Equal(2 * (Iterations + 1), counted);
+        return least;
     }
 
     private static void ReadAll(ReadOnlySequence<byte> buffer)

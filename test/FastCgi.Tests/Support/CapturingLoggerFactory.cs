@@ -6,6 +6,7 @@ namespace FastCgi.Tests.Support;
 internal sealed class CapturingLoggerFactory : ILoggerFactory
 {
     private readonly List<string> _lines = [];
+    private readonly List<(string Text, TaskCompletionSource<string> Logged)> _waiting = [];
 
     public IReadOnlyList<string> Lines
     {
@@ -16,6 +17,23 @@ internal sealed class CapturingLoggerFactory : ILoggerFactory
                 return [.. _lines];
             }
         }
+    }
+
+    /// <summary>The first line that contains <paramref name="text"/>, once it is logged (or at once if it was), within <see cref="Bounded.Limit"/>.</summary>
+    public Task<string> LineAsync(string text)
+    {
+        var logged = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lines)
+        {
+            if (_lines.Find(line => line.Contains(text, StringComparison.Ordinal)) is { } line)
+            {
+                return Task.FromResult(line);
+            }
+
+            _waiting.Add((text, logged));
+        }
+
+        return logged.Task.Within($"a log line with \"{text}\"");
     }
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
@@ -35,9 +53,11 @@ internal sealed class CapturingLoggerFactory : ILoggerFactory
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
+            var line = $"{logLevel} {category}: {formatter(state, exception)}";
             lock (factory._lines)
             {
-                factory._lines.Add($"{logLevel} {category}: {formatter(state, exception)}");
+                factory._lines.Add(line);
+                factory._waiting.RemoveAll(waiting => line.Contains(waiting.Text, StringComparison.Ordinal) && waiting.Logged.TrySetResult(line));
             }
         }
     }

@@ -13,13 +13,23 @@ namespace FastCgi.Tests.Support;
 internal sealed class InMemoryListener : ITransportListener
 {
     private readonly Channel<InMemoryTransportConnection> _pending = Channel.CreateUnbounded<InMemoryTransportConnection>();
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public string Name => "memory";
 
-    /// <summary>Connects a new web server; <paramref name="outputOptions"/> shape the pipe the application writes to.</summary>
-    public InMemoryTransportConnection Connect(PipeOptions? outputOptions = null)
+    /// <summary>
+    /// Completes when the host stopped accepting: a web server that connects from then on is refused, and the host
+    /// admits no request any more.
+    /// </summary>
+    public Task Stopped => _stopped.Task;
+
+    /// <summary>
+    /// Connects a new web server from <paramref name="remote"/> (null: an address-less transport, as a Unix socket);
+    /// <paramref name="outputOptions"/> shape the pipe the application writes to.
+    /// </summary>
+    public InMemoryTransportConnection Connect(EndPoint? remote = null, PipeOptions? outputOptions = null)
     {
-        var connection = new InMemoryTransportConnection(outputOptions ?? PipeOptions.Default);
+        var connection = new InMemoryTransportConnection(remote, outputOptions ?? PipeOptions.Default);
         if (!_pending.Writer.TryWrite(connection))
         {
             throw new InvalidOperationException("The listener stopped accepting.");
@@ -28,10 +38,18 @@ internal sealed class InMemoryListener : ITransportListener
         return connection;
     }
 
-    public async ValueTask<ITransportConnection> AcceptAsync(CancellationToken cancellationToken) =>
-        await _pending.Reader.ReadAsync(cancellationToken);
+    public async ValueTask<ITransportConnection> AcceptAsync(CancellationToken cancellationToken)
+    {
+        var connection = await _pending.Reader.ReadAsync(cancellationToken);
+        connection.MarkAccepted();
+        return connection;
+    }
 
-    public void StopAccepting() => _pending.Writer.TryComplete();
+    public void StopAccepting()
+    {
+        _pending.Writer.TryComplete();
+        _stopped.TrySetResult();
+    }
 
     public ValueTask DisposeAsync()
     {
@@ -45,7 +63,8 @@ internal sealed class InMemoryListener : ITransportListener
 /// is carried to the web server's end, and consumed only once the web server took it, so that the application's own
 /// output pipe fills up and holds its writes back as a socket's send buffer would. Aborting it is closing a socket:
 /// the application's input ends with an error, the web server reads the end of the connection, and what the
-/// application writes from then on is lost.
+/// application writes from then on is lost. It has no kernel buffer: what the web server sends is in the application's
+/// input pipe at once, so <see cref="HasUnreadInput"/> is always false.
 /// </summary>
 internal sealed class InMemoryTransportConnection : ITransportConnection
 {
@@ -54,10 +73,12 @@ internal sealed class InMemoryTransportConnection : ITransportConnection
     private readonly Pipe _toWebServer = new(new PipeOptions(useSynchronizationContext: false));
     private readonly CancellationTokenSource _aborted = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _accepted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _carried;
 
-    public InMemoryTransportConnection(PipeOptions outputOptions)
+    public InMemoryTransportConnection(EndPoint? remote, PipeOptions outputOptions)
     {
+        RemoteEndPoint = remote;
         _fromApp = new Pipe(outputOptions);
         _carried = CarryAsync(_fromApp.Reader, _toWebServer.Writer, _aborted.Token);
     }
@@ -66,7 +87,7 @@ internal sealed class InMemoryTransportConnection : ITransportConnection
 
     public PipeWriter Output => _fromApp.Writer;
 
-    public EndPoint? RemoteEndPoint => null;
+    public EndPoint? RemoteEndPoint { get; }
 
     public bool HasUnreadInput => false;
 
@@ -79,8 +100,14 @@ internal sealed class InMemoryTransportConnection : ITransportConnection
     /// <summary>Completes when the host closed the connection.</summary>
     public Task Closed => _closed.Task;
 
+    /// <summary>Completes when the host took the connection from the listener (its backlog).</summary>
+    public Task Accepted => _accepted.Task;
+
     /// <summary>Whether the host reset the connection (a response failed half-way without FCGI_KEEP_CONN).</summary>
     public bool WasReset { get; private set; }
+
+    /// <summary>The host took the connection from the listener.</summary>
+    public void MarkAccepted() => _accepted.TrySetResult();
 
     public void Abort()
     {

@@ -7,11 +7,18 @@ namespace FastCgi.Server.Transports;
 /// <summary>An accepted socket as a duplex pipe.</summary>
 internal sealed class SocketConnection : ITransportConnection
 {
+    /// <summary>How long a gentle close reads what the web server still sends before it closes anyway.</summary>
+    private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
+
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
+    private readonly TimeProvider _time;
 
-    public SocketConnection(Socket socket)
+    /// <param name="socket">The accepted socket, which the connection owns.</param>
+    /// <param name="time">The clock of the lingering close (<see cref="CloseAsync"/>): the host's.</param>
+    public SocketConnection(Socket socket, TimeProvider time)
     {
+        _time = time;
         if (socket.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
         {
             socket.NoDelay = true;
@@ -86,7 +93,7 @@ internal sealed class SocketConnection : ITransportConnection
         }
 
         _socket.Shutdown(SocketShutdown.Send);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        using var timeout = new CancellationTokenSource(LingerTime, _time);
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(4096);
         try
         {

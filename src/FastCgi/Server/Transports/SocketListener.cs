@@ -19,6 +19,7 @@ internal sealed class SocketListener : ITransportListener
     private SocketListener(Socket socket, bool inherited, string? unixPath, TimeProvider time)
     {
         _socket = socket;
+        _time = time;
         _inherited = inherited;
         _unixPath = unixPath;
         _time = time;
@@ -31,7 +32,8 @@ internal sealed class SocketListener : ITransportListener
 
     /// <summary>
     /// Listens on <paramref name="listen"/> when given, else on the socket inherited as fd 0; null when there is no
-    /// address and fd 0 is not a listening socket (the program was started as plain CGI).
+    /// address and fd 0 is not a listening socket (the program was started as plain CGI). <paramref name="time"/> is the
+    /// clock of its connections' lingering close.
     /// </summary>
     public static SocketListener? Open(string? listen, UnixFileMode unixSocketMode, TimeProvider time)
     {
@@ -48,7 +50,7 @@ internal sealed class SocketListener : ITransportListener
     public async ValueTask<ITransportConnection> AcceptAsync(CancellationToken cancellationToken)
     {
         var socket = await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
-        return _engine is null ? new SocketConnection(socket) : _engine.Accept(socket, _time);
+        return _engine is null ? new SocketConnection(socket, _time) : _engine.Accept(socket, _time);
     }
 
     /// <inheritdoc />
