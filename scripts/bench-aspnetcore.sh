@@ -27,7 +27,7 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-# BENCH_FASTCGI_ARGS: more options for the FastCGI side, e.g. --FastCgi:InlineCompletions=true.
+# BENCH_FASTCGI_ARGS: more options for the FastCGI side, e.g. --FastCgi:ThreadingLevel=2.
 app_args=(--Logging:LogLevel:Default=Warning)
 read -r -a fastcgi_args <<<"${BENCH_FASTCGI_ARGS:-}"
 (cd "$out/app" && exec taskset -c 0 ./AspNetCoreApp --FastCgi:Listen=127.0.0.1:$fcgi_port "${app_args[@]}" "${fastcgi_args[@]}") >"$out/fastcgi.log" 2>&1 &
