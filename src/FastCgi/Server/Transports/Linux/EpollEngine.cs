@@ -42,6 +42,8 @@ internal sealed unsafe class EpollEngine : IDisposable
     private volatile bool _stopping;
     private long _cautiousUntil;
     private long _cautiousTicks = Stopwatch.Frequency;
+    private TimeSpan _lastPause;
+    private bool _skippedLastTick;
 
     private EpollEngine(int epoll, int wake)
     {
@@ -174,6 +176,21 @@ internal sealed unsafe class EpollEngine : IDisposable
     private void CheckStalls()
     {
         var now = Stopwatch.GetTimestamp();
+
+        // A garbage collection suspends every thread, asleep on the runtime's lock: not the application blocking.
+        // A tick that saw one decides nothing (but never two in a row, so collections every tick cannot hide a
+        // handler that really blocks: it is still blocked at the next tick).
+        var paused = GC.GetTotalPauseDuration();
+        var collected = paused != _lastPause;
+        _lastPause = paused;
+        if (collected && !_skippedLastTick)
+        {
+            _skippedLastTick = true;
+            return;
+        }
+
+        _skippedLastTick = false;
+
         lock (_sync)
         {
             for (var i = _loops.Count - 1; i >= 0; i--)
