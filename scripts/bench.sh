@@ -358,8 +358,8 @@ echo "Each cell: value (ratio to libfcgi in the same scenario: libfcgi-mt direct
 echo "Multiplexed rows are compared with libfcgi-mt's direct row; 'mpx/plain' is their CPU per request over ours' direct."
 echo "Through nginx libfcgi runs 16 threads, one per kept upstream connection (a libfcgi thread keeps the connection"
 echo "it accepted; with 4, twelve of nginx's 16 would wait in the backlog until fastcgi_read_timeout); nginx's"
-echo "keepalive_requests is 1000000 and requests in flight when wrk stops finish, so 'open' (upstream connections still"
-echo "open at the end) is 16 unless the server closed some (php-fpm: 2, one per worker)."
+echo "keepalive_requests is 1000000 and requests in flight when wrk stops finish, so 'open' (upstream connections"
+echo "established at the end, accepted or still in the backlog) is 16 unless the server closed some."
 echo "ours-gen0: the JIT echo sample with DOTNET_GCgen0size=$gen0size (the deployment guide's gen0 budget)."
 awk -F'\t' -v gen0size="$gen0size" '
   function ratio(v, r) { return (r + 0 > 0 && v != "-") ? sprintf("%s (%.2fx)", v, v / r) : v }
