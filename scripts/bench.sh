@@ -363,12 +363,14 @@ echo "established at the end, accepted or still in the backlog) is 16 unless the
 echo "ours-gen0: the JIT echo sample with DOTNET_GCgen0size=$gen0size (the deployment guide's gen0 budget)."
 awk -F'\t' -v gen0size="$gen0size" '
   function ratio(v, r) { return (r + 0 > 0 && v != "-") ? sprintf("%s (%.2fx)", v, v / r) : v }
-  # The median of the space-separated numbers in list ("-" when they are not numbers).
-  function median(list,   v, n, i, j, t) {
+  # The median of the space-separated numbers in list ("-" when they are not numbers), printed as they were.
+  function median(list,   v, n, i, j, t, d) {
     n = split(list, v, " ")
     if (v[1] == "-") return "-"
-    for (i = 2; i <= n; i++) { t = v[i] + 0; for (j = i - 1; j >= 1 && v[j] + 0 > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] + 0 > t + 0; j--) v[j + 1] = v[j]; v[j + 1] = t }
+    if (n % 2) return v[(n + 1) / 2]
+    d = index(v[n / 2], ".") ? length(v[n / 2]) - index(v[n / 2], ".") : 0
+    return sprintf("%." d "f", (v[n / 2] + v[n / 2 + 1]) / 2)
   }
   function lo(list,   v, n, i, m) { n = split(list, v, " "); m = v[1] + 0; for (i = 2; i <= n; i++) if (v[i] + 0 < m) m = v[i] + 0; return m }
   function hi(list,   v, n, i, m) { n = split(list, v, " "); m = v[1] + 0; for (i = 2; i <= n; i++) if (v[i] + 0 > m) m = v[i] + 0; return m }
