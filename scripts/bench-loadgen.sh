@@ -3,8 +3,9 @@
 # which one scripts/bench.sh should use (issue 12). The targets are two of bench.sh's direct rows: the libfcgi C peer
 # with 4 threads (libfcgi-mt) and the echo sample (JIT, default options), both on CPU 0 for the whole run; the two
 # load generators take turns on CPU 1 with the same connections and PARAMS, every round running each load
-# generator once on each target in the same order. Prints every run, the medians and one verdict line: each tool's
-# own CPU per request and the target's req/s and CPU per request under each.
+# generator once on each target (which of the two goes first alternates from round to round). Prints every run,
+# the medians and one verdict line: each tool's own CPU per request and the target's req/s and CPU per request
+# under each.
 #
 #   bash scripts/bench-loadgen.sh [SECONDS]     # default 5 s a run; BENCH_ROUNDS rounds (default 3);
 #                                               # BENCH_CONNS (default 16), BENCH_WARMUP (default 5 s, once)
@@ -65,11 +66,19 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
   for target in "${targets[@]}"; do
     a=127.0.0.1:${port[$target]} p=${pid[$target]} base=$out/$target.$r
-    # fcgi bench exits non-zero when a request failed: its errors column says so.
-    { time taskset -c 1 "$out/fcgi/FastCgi.Tool" bench -c "$conns" -w 1 -d "$secs" --pid "$p" --json \
-        --expect-body 'Hello, world!\n' "$a" /hello >"$base.fcgi.json" 2>/dev/null || true; } 2>"$base.fcgi.time"
-    { time taskset -c 1 "$out/fcgi-load" -a "$a" -c "$conns" -m 1 -w 0 -d "$secs" -P "$p" -l "$target" \
-        >"$base.fcgi-load.txt"; } 2>"$base.fcgi-load.time"
+    # Odd rounds run fcgi bench first, even rounds fcgi-load, so neither is always the one after a warm-up.
+    order=(fcgi fcgi-load)
+    if [ $((r % 2)) = 0 ]; then order=(fcgi-load fcgi); fi
+    for tool in "${order[@]}"; do
+      if [ "$tool" = fcgi ]; then
+        # fcgi bench exits non-zero when a request failed: its errors column says so.
+        { time taskset -c 1 "$out/fcgi/FastCgi.Tool" bench -c "$conns" -w 1 -d "$secs" --pid "$p" --json \
+            --expect-body 'Hello, world!\n' "$a" /hello >"$base.fcgi.json" 2>/dev/null || true; } 2>"$base.fcgi.time"
+      else
+        { time taskset -c 1 "$out/fcgi-load" -a "$a" -c "$conns" -m 1 -w 0 -d "$secs" -P "$p" -l "$target" \
+            >"$base.fcgi-load.txt"; } 2>"$base.fcgi-load.time"
+      fi
+    done
   done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
