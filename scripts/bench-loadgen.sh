@@ -55,7 +55,15 @@ TIMEFORMAT='%U %S'
 json() { local v; v=$(sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$2"); echo "${v:--}"; }
 field() { local v; v=$(sed -n "s/.* $1=\([^ ]*\).*/\1/p" "$2"); echo "${v:--}"; }
 cpu_per_req() { awk -v t="$(cat "$1")" -v n="$2" 'BEGIN { split(t, a, " "); printf "%.2f", n ? (a[1] + a[2]) * 1e6 / n : 0 }'; }
-median() { sort -g | awk '{ v[NR] = $1 } END { printf "%s", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# The median, with as many decimals as the figures have.
+median() {
+  sort -g | awk '{ v[NR] = $1 }
+    END {
+      if (NR % 2) { printf "%s", v[(NR + 1) / 2]; exit }
+      d = index(v[NR / 2], ".") ? length(v[NR / 2]) - index(v[NR / 2], ".") : 0
+      printf "%." d "f", (v[NR / 2] + v[NR / 2 + 1]) / 2
+    }'
+}
 
 # An unrecorded warm-up of each target (the echo sample's JIT needs seconds to reach tier 1).
 for target in "${targets[@]}"; do
@@ -84,22 +92,23 @@ done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # One line per run: target, tool, requests, req/s, p50, p99, the target's CPU per request, the load generator's
-# own, errors, connections served, and (fcgi bench) its whole process's CPU per request. fcgi bench reports its own
-# CPU over its measured window; fcgi-load's is its whole run (-w 0; a C program's start-up costs nothing).
+# own, errors, connections served, (fcgi bench) its whole process's CPU per request, and the round. fcgi bench
+# reports its own CPU over its measured window; fcgi-load's is its whole run (-w 0; a C program's start-up costs
+# nothing).
 for r in $(seq "$rounds"); do
   for target in "${targets[@]}"; do
     base=$out/$target.$r
     f=$base.fcgi.json
-    echo "$target fcgi-bench $(json completed "$f") $(json requestsPerSecond "$f") $(json p50 "$f") $(json p99 "$f") $(json serverCpuMicrosecondsPerRequest "$f") $(json clientCpuMicrosecondsPerRequest "$f") $(json errors "$f") $(json connectionsServed "$f") $(cpu_per_req "$base.fcgi.time" "$(json completed "$f")")"
+    echo "$target fcgi-bench $(json completed "$f") $(json requestsPerSecond "$f") $(json p50 "$f") $(json p99 "$f") $(json serverCpuMicrosecondsPerRequest "$f") $(json clientCpuMicrosecondsPerRequest "$f") $(json errors "$f") $(json connectionsServed "$f") $(cpu_per_req "$base.fcgi.time" "$(json completed "$f")") $r"
     f=$base.fcgi-load.txt
-    echo "$target fcgi-load $(field requests "$f") $(field rps "$f") $(field p50_us "$f") $(field p99_us "$f") $(field cpu_us_per_req "$f") $(cpu_per_req "$base.fcgi-load.time" "$(field requests "$f")") $(field errors "$f") $(field served "$f") -"
+    echo "$target fcgi-load $(field requests "$f") $(field rps "$f") $(field p50_us "$f") $(field p99_us "$f") $(field cpu_us_per_req "$f") $(cpu_per_req "$base.fcgi-load.time" "$(field requests "$f")") $(field errors "$f") $(field served "$f") - $r"
   done
 done >"$out/runs.txt"
 
 row() { printf '%-11s %-10s %6s %10s %10s %8s %8s %16s %14s %7s %7s\n' "$@"; }
 row "target" "loadgen" "run" "requests" "req/s" "p50 us" "p99 us" "target CPU us/req" "own CPU us/req" "errors" "served"
-while read -r target tool requests rps p50 p99 app_cpu own_cpu errors served _; do
-  row "$target" "$tool" "" "$requests" "$rps" "$p50" "$p99" "$app_cpu" "$own_cpu" "$errors" "$served/$conns"
+while read -r target tool requests rps p50 p99 app_cpu own_cpu errors served _ r; do
+  row "$target" "$tool" "$r" "$requests" "$rps" "$p50" "$p99" "$app_cpu" "$own_cpu" "$errors" "$served/$conns"
 done <"$out/runs.txt"
 # col TARGET TOOL COLUMN: the median of one column over the rounds.
 col() { awk -v t="$1" -v l="$2" -v c="$3" '$1 == t && $2 == l { print $c }' "$out/runs.txt" | median; }
@@ -127,13 +136,13 @@ verdict=$(
     {
       own = own sprintf("%s %s / %s us (%.2fx); ", $1, $2, $3, $3 > 0 ? $2 / $3 : 0)
       tgt = tgt sprintf("%s %.0f / %.0f req/s, %s / %s us/req; ", $1, $4, $5, $6, $7)
-      if ($2 > $3) worse = worse " " $1
+      if ($2 > $3) worse = worse (worse == "" ? "" : " and ") $1
       errors += $8
     }
     END {
       sub(/; $/, "", own); sub(/; $/, "", tgt)
       if (errors) decision = "errors in the runs: look at them before deciding"
-      else if (worse != "") decision = "fcgi bench costs more than fcgi-load on" worse ": keep BENCH_LOADGEN=fcgi-load"
+      else if (worse != "") decision = "fcgi bench costs more than fcgi-load on " worse ": keep BENCH_LOADGEN=fcgi-load"
       else decision = "fcgi bench costs at most fcgi-load on every target: BENCH_LOADGEN=fcgi can be the default"
       printf "VERDICT (medians of %d interleaved rounds, %d connections): own CPU per request, fcgi bench / fcgi-load: %s. ", n, c, own
       printf "Target under fcgi bench / fcgi-load: %s. %s.\n", tgt, decision
