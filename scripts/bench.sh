@@ -317,7 +317,8 @@ started=$(date +%s)
 # --- run -----------------------------------------------------------------------------------------------------
 # Run-to-run spread on two shared cores is large (the echo sample: 10.0 then 12.3 us/req in consecutive runs), so
 # the rows the goals come from run once per round, every round the same peers in the same order (a change in the
-# machine's load falls on all of them alike), and the table shows medians. The other rows run in the first round only.
+# machine's load falls on all of them alike), and the table shows medians. The other rows run in the first round
+# only.
 ours=(ours)
 [ "$aot" = 1 ] && ours+=(ours-aot)
 once=" direct:libfcgi-st direct:php-fpm direct:go nginx:go nginx:php-fpm "
