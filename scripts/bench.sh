@@ -7,8 +7,10 @@
 #   bash scripts/bench.sh micro      # the BenchmarkDotNet suite (perf/FastCgi.Benchmarks), short job
 #
 # Environment: BENCH_OURS_ARGS (more options for the echo sample, default none: the default configuration), BENCH_SECONDS (measured seconds per run), BENCH_WARMUP (seconds before measuring, default 5: the JIT build needs several seconds on one loaded core to reach tier 1),
-# BENCH_BULK_BYTES (default 1073741824), BENCH_AOT=0 to skip the NativeAOT build, BENCH_OUT (default out/bench).
-# The server under test runs on CPU 0, the load generator (and nginx + wrk) on CPU 1.
+# BENCH_ROUNDS (default 3, --quick 1): the rows the goals come from run once per round, interleaved, and the table
+# shows their medians; BENCH_LOADGEN (fcgi-load, the default, or fcgi: `fcgi bench` drives the direct and
+# multiplexed rows), BENCH_BULK_BYTES (default 1073741824), BENCH_AOT=0 to skip the NativeAOT build, BENCH_OUT
+# (default out/bench). The server under test runs on CPU 0, the load generator (and nginx + wrk) on CPU 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -27,15 +29,24 @@ if [ "$mode" = micro ]; then
 fi
 
 # The echo sample runs with default options, as users run it (issue 13); BENCH_OURS_ARGS adds options.
-ours_args=${BENCH_OURS_ARGS:-}
+read -r -a ours_args <<<"${BENCH_OURS_ARGS:-}"
 secs=${BENCH_SECONDS:-10}
 warmup=${BENCH_WARMUP:-5}
 bulk=${BENCH_BULK_BYTES:-1073741824}
+rounds=${BENCH_ROUNDS:-3}
 if [ "$mode" = quick ]; then
   secs=${BENCH_SECONDS:-2}
   warmup=${BENCH_WARMUP:-1}
   bulk=${BENCH_BULK_BYTES:-134217728}
+  rounds=${BENCH_ROUNDS:-1}
 fi
+loadgen=${BENCH_LOADGEN:-fcgi-load}
+case "$loadgen" in
+  fcgi | fcgi-load) ;;
+  *) echo "BENCH_LOADGEN must be fcgi or fcgi-load, not '$loadgen'" >&2; exit 2 ;;
+esac
+# The deployment guide's gen0 budget (hex, no 0x: NativeAOT's runtime does not parse a prefix), for the ours-gen0 row.
+gen0size=400000
 out=${BENCH_OUT:-$root/out/bench}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -61,6 +72,9 @@ export DOTNET_CLI_USE_MSBUILD_SERVER=0 MSBUILDDISABLENODEREUSE=1
 dotnet publish samples/Echo -c Release -o "$out/echo" >"$out/publish.log" 2>&1 || { cat "$out/publish.log"; exit 1; }
 # The README's hello, a synchronous Process handler, and the same with ProcessAsync (--async).
 dotnet publish perf/peers/ReadmeHello -c Release -o "$out/readme-hello" >"$out/publish-hello.log" 2>&1 || { cat "$out/publish-hello.log"; exit 1; }
+if [ "$loadgen" = fcgi ]; then
+  dotnet publish src/FastCgi.Tool -c Release -o "$out/fcgi" >"$out/publish-tool.log" 2>&1 || { cat "$out/publish-tool.log"; exit 1; }
+fi
 aot=0
 if [ "${BENCH_AOT:-1}" = 1 ]; then
   if dotnet publish samples/Echo -c Release -r linux-x64 -p:PublishAot=true -o "$out/echo-aot" >"$out/publish-aot.log" 2>&1; then
@@ -69,7 +83,7 @@ if [ "${BENCH_AOT:-1}" = 1 ]; then
     echo "NativeAOT publish failed (see $out/publish-aot.log); the AOT rows are skipped."
   fi
 fi
-php_fpm=$(command -v php-fpm8.2 || ls /usr/sbin/php-fpm* | head -1)
+php_fpm=$(command -v php-fpm8.2 || printf "%s\n" /usr/sbin/php-fpm* | head -1)
 # Build servers left idle would still wake up on the measured cores.
 dotnet build-server shutdown >/dev/null 2>&1 || true
 
@@ -162,33 +176,58 @@ start_named() {
     floor) start_peer "$name" "$port" "$out/floor" "$port" ;;
     libfcgi-mt) start_peer "$name" "$port" "$out/libfcgi-app" ":$port" 4 ;;
     libfcgi-st) start_peer "$name" "$port" "$out/libfcgi-app" ":$port" 1 ;;
+    # Through nginx: a libfcgi thread keeps the connection it accepted while FCGI_KEEP_CONN is set, so nginx's 16
+    # kept upstream connections need 16 threads; with 4, twelve wait in the backlog until fastcgi_read_timeout.
+    libfcgi-16t) start_peer "$name" "$port" "$out/libfcgi-app" ":$port" 16 ;;
     php-fpm)
       php_pool "$port"
       script=$out/php/hello.php
       start_peer "$name" "$port" "$php_fpm" -F -R -y "$out/php/php-fpm.conf" -p "$out/php" ;;
     go) start_peer "$name" "$port" "$out/go-hello" "127.0.0.1:$port" ;;
-    ours) start_peer "$name" "$port" "$out/echo/Echo" --listen "127.0.0.1:$port" $ours_args ;;
-    hello-sync) start_peer "$name" "$port" "$out/readme-hello/ReadmeHello" --listen "127.0.0.1:$port" $ours_args ;;
-    hello-async) start_peer "$name" "$port" "$out/readme-hello/ReadmeHello" --listen "127.0.0.1:$port" --async $ours_args ;;
-    ours-aot) start_peer "$name" "$port" "$out/echo-aot/Echo" --listen "127.0.0.1:$port" $ours_args ;;
-    ours-mpx) start_peer "$name" "$port" "$out/echo/Echo" --listen "127.0.0.1:$port" --threading-level 2 $ours_args ;;
-    ours-aot-mpx) start_peer "$name" "$port" "$out/echo-aot/Echo" --listen "127.0.0.1:$port" --threading-level 2 $ours_args ;;
+    ours) start_peer "$name" "$port" "$out/echo/Echo" --listen "127.0.0.1:$port" "${ours_args[@]}" ;;
+    hello-sync) start_peer "$name" "$port" "$out/readme-hello/ReadmeHello" --listen "127.0.0.1:$port" "${ours_args[@]}" ;;
+    hello-async) start_peer "$name" "$port" "$out/readme-hello/ReadmeHello" --listen "127.0.0.1:$port" --async "${ours_args[@]}" ;;
+    ours-gen0) start_peer "$name" "$port" env DOTNET_GCgen0size=$gen0size "$out/echo/Echo" --listen "127.0.0.1:$port" "${ours_args[@]}" ;;
+    ours-aot) start_peer "$name" "$port" "$out/echo-aot/Echo" --listen "127.0.0.1:$port" "${ours_args[@]}" ;;
+    ours-mpx) start_peer "$name" "$port" "$out/echo/Echo" --listen "127.0.0.1:$port" --threading-level 2 "${ours_args[@]}" ;;
+    ours-aot-mpx) start_peer "$name" "$port" "$out/echo-aot/Echo" --listen "127.0.0.1:$port" --threading-level 2 "${ours_args[@]}" ;;
     *) echo "unknown peer $name" >&2; return 1 ;;
   esac
 }
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+# A number from `fcgi bench --json` (keys are unique in its output; "p99": is not "p99.9":).
+json_field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+# row SCENARIO NAME RPS CPU P50 P99 SERVED RSS_KB: one run's figures, tagged with the round.
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$round" "$3" "$4" "$5" "$6" "$7" "$8" >>"$results"; }
 
 # direct SCENARIO NAME CONNS INFLIGHT: the load generator straight at the server.
 direct() {
-  local scenario=$1 name=$2 conns=$3 inflight=$4 port=9110 line pids
+  local scenario=$1 name=$2 conns=$3 inflight=$4 port=9110 line pids errors
   start_named "$name" "$port"
   pids=$(tree_pids "$server_pid")
-  line=$(timeout $((secs + warmup + 30)) taskset -c 1 "$out/fcgi-load" -a "127.0.0.1:$port" -c "$conns" -m "$inflight" \
-    -w "$warmup" -d "$secs" -P "$pids" -s "$script" -l "$name")
-  echo "  $line"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$name" "$(field rps "$line")" "$(field cpu_us_per_req "$line")" \
-    "$(field p50_us "$line")" "$(field p99_us "$line")" "$(field served "$line")/$conns" "$(peak_rss_kb "$pids")" >>"$results"
+  if [ "$loadgen" = fcgi ]; then
+    # --pid counts the process's children too (php-fpm's workers). SCRIPT_FILENAME is the document root + the path.
+    # An error makes fcgi bench exit non-zero; the row says so instead of stopping the benchmark.
+    line=$(timeout $((secs + warmup + 30)) taskset -c 1 "$out/fcgi/FastCgi.Tool" bench -c "$conns" -m "$inflight" \
+      -w "$warmup" -d "$secs" --pid "$server_pid" --json --expect-body 'Hello, world!\n' \
+      --document-root "${script%/*}" "127.0.0.1:$port" "/${script##*/}") || true
+    echo "  $name: $(json_field requestsPerSecond "$line") req/s, $(json_field serverCpuMicrosecondsPerRequest "$line") us/req," \
+      "p50 $(json_field p50 "$line") us, p99 $(json_field p99 "$line") us, served $(json_field connectionsServed "$line")/$conns," \
+      "errors $(json_field errors "$line"), fcgi bench's own CPU $(json_field clientCpuMicrosecondsPerRequest "$line") us/req"
+    errors=$(json_field errors "$line")
+    row "$scenario" "$name" "$(awk -v v="$(json_field requestsPerSecond "$line")" 'BEGIN { printf "%.0f", v }')" \
+      "$(json_field serverCpuMicrosecondsPerRequest "$line")" "$(json_field p50 "$line")" "$(json_field p99 "$line")" \
+      "$(json_field connectionsServed "$line")/$conns$([ "${errors:-1}" = 0 ] || echo ,err)" "$(peak_rss_kb "$pids")"
+  else
+    line=$(timeout $((secs + warmup + 30)) taskset -c 1 "$out/fcgi-load" -a "127.0.0.1:$port" -c "$conns" -m "$inflight" \
+      -w "$warmup" -d "$secs" -P "$pids" -s "$script" -l "$name")
+    echo "  $line"
+    errors=$(field errors "$line")
+    row "$scenario" "$name" "$(field rps "$line")" "$(field cpu_us_per_req "$line")" "$(field p50_us "$line")" \
+      "$(field p99_us "$line")" "$(field served "$line")/$conns$([ "${errors:-1}" = 0 ] || echo ,err)" "$(peak_rss_kb "$pids")"
+  fi
   stop_peers
 }
 
@@ -215,13 +254,19 @@ http {
   client_body_temp_path $dir/body;
   fastcgi_temp_path $dir/fastcgi;
   proxy_temp_path $dir/proxy;
-  upstream app { server 127.0.0.1:$port; keepalive 16; }
+  # keepalive_requests (default 1000, for clients and upstream alike) would close every connection after 1,000
+  # requests: set high so that none is closed during a run and "upstream conns open" shows what the server kept.
+  keepalive_requests 1000000;
+  upstream app { server 127.0.0.1:$port; keepalive 16; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:9180;
     location / {
       include /etc/nginx/fastcgi_params;
       fastcgi_param SCRIPT_FILENAME $script;
       fastcgi_keep_conn on;
+      # When wrk stops, nginx would close every upstream connection with a request still in flight (client abort);
+      # letting those finish keeps the end-of-run count of open connections about the server.
+      fastcgi_ignore_client_abort on;
       fastcgi_read_timeout 10s;
       fastcgi_pass app;
     }
@@ -242,9 +287,9 @@ EOF
   p99=$(to_us "$(awk '$1 == "99%" {print $2}' <<<"$wrk_out")")
   errors=$(awk '/Non-2xx|Socket errors/ {sub(/^ +/, ""); printf "%s; ", $0}' <<<"$wrk_out")
   echo "  nginx $name: $rps req/s, p50 ${p50}us, p99 ${p99}us, upstream conns open $open ${errors}"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' nginx "$name" "$rps" \
+  row nginx "$name" "$rps" \
     "$(awk -v t=$((after - before)) -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", n ? t * 1e6 / hz / n : 0 }')" \
-    "$p50" "$p99" "open:${open}${errors:+,err}" "$(peak_rss_kb "$pids")" >>"$results"
+    "$p50" "$p99" "open:${open}${errors:+,err}" "$(peak_rss_kb "$pids")"
   stop_peers
 }
 
@@ -261,29 +306,40 @@ bulk_run() {
   after=$(cpu_ticks "$pids")
   echo "  $line"
   # For bulk rows: req/s column = MB/s, CPU column = server CPU seconds, p50 = wall seconds.
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "bulk-$kind" "$name" "$(field mb_per_s "$line")" \
+  row "bulk-$kind" "$name" "$(field mb_per_s "$line")" \
     "$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')" \
-    "$(field secs "$line")" "-" "1/1" "$(peak_rss_kb "$pids")" >>"$results"
+    "$(field secs "$line")" "-" "1/1" "$(peak_rss_kb "$pids")"
   stop_peers
 }
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+started=$(date +%s)
 # --- run -----------------------------------------------------------------------------------------------------
+# Run-to-run spread on two shared cores is large (the echo sample: 10.0 then 12.3 us/req in consecutive runs), so
+# the rows the goals come from run once per round, every round the same peers in the same order (a change in the
+# machine's load falls on all of them alike), and the table shows medians. The other rows run in the first round
+# only.
 ours=(ours)
 [ "$aot" = 1 ] && ours+=(ours-aot)
-echo "Direct: 16 kept connections, 1 request in flight each, ${secs}s after ${warmup}s warm-up"
-for peer in floor libfcgi-mt libfcgi-st php-fpm go "${ours[@]}" hello-sync hello-async; do
-  direct direct "$peer" 16 1
+once=" direct:libfcgi-st direct:php-fpm direct:go nginx:go nginx:php-fpm "
+runs_in_round() { [ "$round" = 1 ] || [[ "$once" != *" $1 "* ]]; }
+for round in $(seq "$rounds"); do
+  echo "Round $round of $rounds"
+  echo "Direct ($loadgen): 16 kept connections, 1 request in flight each, ${secs}s after ${warmup}s warm-up"
+  for peer in floor libfcgi-mt libfcgi-st php-fpm go "${ours[@]}" ours-gen0 hello-sync hello-async; do
+    if runs_in_round "direct:$peer"; then direct direct "$peer" 16 1; fi
+  done
+  echo "Multiplexed ($loadgen): 4 connections x 16 requests in flight, --threading-level 2"
+  for peer in "${ours[@]}"; do
+    direct multiplexed "$peer-mpx" 4 16
+  done
+  echo "Through nginx: wrk -t1 -c16 --latency"
+  for peer in libfcgi-16t go php-fpm "${ours[@]}"; do
+    if runs_in_round "nginx:$peer"; then nginx_run "$peer"; fi
+  done
 done
-echo "Multiplexed: 4 connections x 16 requests in flight, --threading-level 2"
-for peer in "${ours[@]}"; do
-  direct multiplexed "$peer-mpx" 4 16
-done
-echo "Through nginx: wrk -t1 -c16 --latency"
-for peer in libfcgi-mt go php-fpm "${ours[@]}"; do
-  nginx_run "$peer"
-done
-echo "Bulk: $bulk bytes"
+round=1
+echo "Bulk (fcgi-load: one transfer of $bulk bytes; fcgi bench has no such mode)"
 for kind in big upload; do
   for peer in libfcgi "${ours[@]}"; do
     bulk_run "$peer" "$kind"
@@ -295,42 +351,84 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 # --- table ---------------------------------------------------------------------------------------------------
 echo
 echo "Machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); $(uname -r); dotnet $(dotnet --version)"
-echo "Load average before/after: $load_start / $load_end (anything above ~1 means other work shared the cores)"
-echo "Each cell: value (ratio to libfcgi multi-threaded in the same scenario; bulk rows: to libfcgi C)."
+echo "Load average before/after: $load_start / $load_end (anything above ~1 means other work shared the cores); $(( ($(date +%s) - started) / 60 )) min of runs"
+echo "Load generator: $loadgen (direct and multiplexed rows); wrk through nginx; fcgi-load for the bulk rows."
+echo "Rows with runs > 1: the median of each figure over $rounds interleaved rounds, 'CPU min-max' its spread;"
+echo "'served' is the worst round's ('err': a round had errors). Other rows ran once."
+echo "Each cell: value (ratio to libfcgi in the same scenario: libfcgi-mt direct, libfcgi-16t through nginx, libfcgi bulk)."
 echo "Multiplexed rows are compared with libfcgi-mt's direct row; 'mpx/plain' is their CPU per request over ours' direct."
-awk -F'\t' '
+echo "Through nginx libfcgi runs 16 threads, one per kept upstream connection (a libfcgi thread keeps the connection"
+echo "it accepted; with 4, twelve of nginx's 16 would wait in the backlog until fastcgi_read_timeout); nginx's"
+echo "keepalive_requests is 1000000 and requests in flight when wrk stops finish, so 'open' (upstream connections"
+echo "established at the end, accepted or still in the backlog) is 16 unless the server closed some."
+echo "ours-gen0: the JIT echo sample with DOTNET_GCgen0size=$gen0size (the deployment guide's gen0 budget)."
+awk -F'\t' -v gen0size="$gen0size" '
   function ratio(v, r) { return (r + 0 > 0 && v != "-") ? sprintf("%s (%.2fx)", v, v / r) : v }
-  { rows[NR] = $0; key = $1 "|" $2; rps[key] = $3; cpu[key] = $4; p50[key] = $5; p99[key] = $6; rows_served[key] = $7; rss_kb[key] = $8 }
+  # The median of the space-separated numbers in list ("-" when they are not numbers), printed as they were.
+  function median(list,   v, n, i, j, t, d) {
+    n = split(list, v, " ")
+    if (v[1] == "-") return "-"
+    for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] + 0 > t + 0; j--) v[j + 1] = v[j]; v[j + 1] = t }
+    if (n % 2) return v[(n + 1) / 2]
+    d = index(v[n / 2], ".") ? length(v[n / 2]) - index(v[n / 2], ".") : 0
+    return sprintf("%." d "f", (v[n / 2] + v[n / 2 + 1]) / 2)
+  }
+  function lo(list,   v, n, i, m) { n = split(list, v, " "); m = v[1] + 0; for (i = 2; i <= n; i++) if (v[i] + 0 < m) m = v[i] + 0; return m }
+  function hi(list,   v, n, i, m) { n = split(list, v, " "); m = v[1] + 0; for (i = 2; i <= n; i++) if (v[i] + 0 > m) m = v[i] + 0; return m }
+  # The worst of "x/N" or "open:N" cells (the fewest served or open), ",err" if any round had errors.
+  function worst(list,   v, n, i, m, k, err, prefix, total, f) {
+    n = split(list, v, " "); err = ""
+    for (i = 1; i <= n; i++) {
+      if (v[i] ~ /,err$/) { err = ",err"; sub(/,err$/, "", v[i]) }
+      if (v[i] ~ /^open:/) { prefix = "open:"; k = substr(v[i], 6) + 0; total = "" }
+      else { prefix = ""; split(v[i], f, "/"); k = f[1] + 0; total = "/" f[2] }
+      if (i == 1 || k < m) m = k
+    }
+    return prefix m total err
+  }
+  {
+    key = $1 "|" $2
+    if (!(key in runs)) { order[++keys] = key; scen[key] = $1; peer[key] = $2 }
+    runs[key]++
+    rps_l[key] = rps_l[key] " " $4; cpu_l[key] = cpu_l[key] " " $5; p50_l[key] = p50_l[key] " " $6
+    p99_l[key] = p99_l[key] " " $7; served_l[key] = served_l[key] " " $8; rss_l[key] = rss_l[key] " " $9
+  }
   END {
-    printf "%-12s %-14s %18s %18s %16s %16s %10s %16s\n", "scenario", "peer", "req/s", "CPU us/req", "p50 us", "p99 us", "served", "peak RSS MB"
-    for (i = 1; i <= NR; i++) {
-      split(rows[i], f, "\t")
-      ref = (f[1] == "multiplexed") ? "direct|libfcgi-mt" : (f[1] ~ /^bulk/ ? f[1] "|libfcgi" : f[1] "|libfcgi-mt")
-      if (f[1] ~ /^bulk/) { hdr = 1 }
-      rss = sprintf("%.1f", f[8] / 1024)
-      printf "%-12s %-14s %18s %18s %16s %16s %10s %16s\n", f[1], f[2], ratio(f[3], rps[ref]), ratio(f[4], cpu[ref]),
-        ratio(f[5], p50[ref]), ratio(f[6], p99[ref]), f[7], rss
-      if (f[1] == "multiplexed") {
-        plain = "direct|" substr(f[2], 1, length(f[2]) - 4)
-        if (cpu[plain] > 0) printf "%-12s %-14s mpx/plain CPU per request = %.2f\n", "", "", f[4] / cpu[plain]
+    for (i = 1; i <= keys; i++) {
+      k = order[i]
+      rps[k] = median(rps_l[k]); cpu[k] = median(cpu_l[k]); p50[k] = median(p50_l[k]); p99[k] = median(p99_l[k])
+      served[k] = worst(served_l[k]); rss_kb[k] = median(rss_l[k])
+    }
+    printf "%-12s %-14s %4s %18s %18s %13s %16s %16s %10s %12s\n", "scenario", "peer", "runs", "req/s", "CPU us/req", "CPU min-max", "p50 us", "p99 us", "served", "peak RSS MB"
+    for (i = 1; i <= keys; i++) {
+      k = order[i]; s = scen[k]
+      ref = (s == "multiplexed") ? "direct|libfcgi-mt" : (s ~ /^bulk/ ? s "|libfcgi" : (s == "nginx" ? "nginx|libfcgi-16t" : s "|libfcgi-mt"))
+      if (s ~ /^bulk/) { hdr = 1 }
+      spread = runs[k] > 1 ? sprintf("%.2f-%.2f", lo(cpu_l[k]), hi(cpu_l[k])) : "-"
+      printf "%-12s %-14s %4d %18s %18s %13s %16s %16s %10s %12.1f\n", s, peer[k], runs[k], ratio(rps[k], rps[ref]), ratio(cpu[k], cpu[ref]),
+        spread, ratio(p50[k], p50[ref]), ratio(p99[k], p99[ref]), served[k], rss_kb[k] / 1024
+      if (s == "multiplexed") {
+        plain = "direct|" substr(peer[k], 1, length(peer[k]) - 4)
+        if (cpu[plain] > 0) printf "%-12s %-14s mpx/plain CPU per request = %.2f\n", "", "", cpu[k] / cpu[plain]
       }
     }
     if (hdr) print "bulk rows: req/s column = MB/s, CPU column = server CPU seconds for the transfer, p50 column = wall seconds."
 
-    # The speed goals (issue 13), in the default configuration, from the rows above.
+    # The speed goals (issue 13), in the default configuration, from the medians above.
     print ""
-    print "Goals (default options; ratios within this run):"
+    print "Goals (default options; ratios within this run, medians):"
     lib = cpu["direct|libfcgi-mt"]; fl = cpu["direct|floor"]
     goal("CPU/req <= 1.0x libfcgi-mt", cpu["direct|ours"] / lib, 1.0, "x")
     goal("CPU/req <= 2x the floor", cpu["direct|ours"] / fl, 2.0, "x")
-    split(rows_served["direct|ours"], sv, "/"); printf "  %-44s %s %s\n", "every connection served", rows_served["direct|ours"], (sv[1] == sv[2] ? "yes" : "NO")
+    split(served["direct|ours"], sv, "[/,]"); printf "  %-44s %s %s\n", "every connection served", served["direct|ours"], (sv[1] == sv[2] && served["direct|ours"] !~ /err/ ? "yes" : "NO")
     goal("p99 < 1 ms (us)", p99["direct|ours"], 1000, "")
-    goal("nginx req/s >= libfcgi-mt (ratio)", rps["nginx|libfcgi-mt"] / rps["nginx|ours"], 1.0, "x (libfcgi-mt / ours)")
-    goal("nginx CPU/req <= 1.0x libfcgi-mt", cpu["nginx|ours"] / cpu["nginx|libfcgi-mt"], 1.0, "x")
+    goal("nginx req/s >= libfcgi-16t (ratio)", rps["nginx|libfcgi-16t"] / rps["nginx|ours"], 1.0, "x (libfcgi-16t / ours)")
+    goal("nginx CPU/req <= 1.0x libfcgi-16t", cpu["nginx|ours"] / cpu["nginx|libfcgi-16t"], 1.0, "x")
     goal("multiplexed <= 0.5x the plain CPU/req", cpu["multiplexed|ours-mpx"] / cpu["direct|ours"], 0.5, "x")
     goal("peak RSS <= 30 MB, JIT (direct)", rss_kb["direct|ours"] / 1024, 30, " MB")
+    goal("  the same, DOTNET_GCgen0size set (ours-gen0)", rss_kb["direct|ours-gen0"] / 1024, 30, " MB")
     if (("direct|ours-aot") in cpu) goal("peak RSS <= 12 MB, NativeAOT (direct)", rss_kb["direct|ours-aot"] / 1024, 12, " MB")
     goal("README hello: sync Process <= 1.3x async", cpu["direct|hello-sync"] / cpu["direct|hello-async"], 1.3, "x")
   }
   function goal(name, value, limit, unit) { printf "  %-44s %.2f%s %s\n", name, value, unit, (value <= limit ? "yes" : "NO") }' "$results"
-echo "Raw rows: $results"
+echo "Raw rows (one per run, with its round): $results"
