@@ -133,7 +133,14 @@ internal sealed unsafe class EpollEngine : IDisposable
                 return;
             }
 
-            connection.WithDescriptor(fd => Native.EpollDelete(_epoll, fd));
+            using (var lease = connection.LeaseDescriptor())
+            {
+                if (lease.Held)
+                {
+                    Native.EpollDelete(_epoll, connection.Descriptor);
+                }
+            }
+
             _slots[slot] = null;
             _generations[slot]++;
             _freeSlots.Push(slot);
