@@ -75,7 +75,7 @@ public sealed class EpollTransportTests
         Assert.SkipUnless(OperatingSystem.IsLinux(), "The epoll transport is Linux's; elsewhere the runtime's sockets serve.");
         var path = Path.Combine(Directory.CreateTempSubdirectory("fastcgi-epoll-").FullName, "app.sock");
         var log = new CapturingLoggerFactory();
-        using var release = new ManualResetEventSlim();
+        using var release = new ManualResetEvent(initialState: false);
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var options = new FastCgiServerOptions { Listen = "unix:" + path, LoggerFactory = log, HandleSignals = false };
         await using var server = new FastCgiServer(() => new Blocking(entered, release), options);
@@ -157,7 +157,7 @@ public sealed class EpollTransportTests
     }
 
     /// <summary>Blocks its thread on /block until the test releases it (as synchronous I/O would); hello otherwise.</summary>
-    private sealed class Blocking(TaskCompletionSource entered, ManualResetEventSlim release) : Handler
+    private sealed class Blocking(TaskCompletionSource entered, ManualResetEvent release) : Handler
     {
         public override void Process(Request request)
         {
@@ -169,7 +169,8 @@ public sealed class EpollTransportTests
             }
 
             entered.TrySetResult();
-            Assert.True(release.Wait(Bounded.Limit), "The test never released the blocking request.");
+            // A wait that sleeps at once (no spinning first), as blocking I/O does.
+            Assert.True(release.WaitOne(Bounded.Limit), "The test never released the blocking request.");
             request.Write("blocked\n");
         }
     }

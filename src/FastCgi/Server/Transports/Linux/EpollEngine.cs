@@ -15,8 +15,9 @@ namespace FastCgi.Server.Transports.Linux;
 /// each stall, back to 1 s after as long without one) events are handed to the thread pool instead of being run
 /// inline, and the server's log says so, once per such period. A loop that is still running after
 /// <see cref="BusyMs"/> (a long computation, or a core shared with other processes) is replaced too, without that
-/// caution. Applications that never block get the inline speed; one that blocks costs the others one stall, then
-/// runs as the thread pool would run it.
+/// caution unless it is found asleep on the same event later (a blocking call that a loaded machine ran late).
+/// Applications that never block get the inline speed; one that blocks costs the others one stall, then runs as
+/// the thread pool would run it.
 /// </summary>
 internal sealed unsafe class EpollEngine : IDisposable
 {
@@ -37,6 +38,7 @@ internal sealed unsafe class EpollEngine : IDisposable
     private readonly int _wake;
     private readonly Lock _sync = new();
     private readonly List<Loop> _loops = [];
+    private readonly List<(Loop Loop, long Started)> _retiredRunning = [];
     private readonly Stack<int> _freeSlots = new();
     private EpollConnection?[] _slots = new EpollConnection?[64];
     private uint[] _generations = new uint[64];
@@ -226,16 +228,30 @@ internal sealed unsafe class EpollEngine : IDisposable
                 _loops.RemoveAt(i);
                 if (asleep)
                 {
-                    Stalls++;
-                    if (_caution.Stall(now, out var period))
-                    {
-                        warnFor = period;
-                    }
-
-                    Volatile.Write(ref _cautiousUntil, _caution.Until);
+                    Stall(now, ref warnFor);
+                }
+                else
+                {
+                    _retiredRunning.Add((loop, started));
                 }
 
                 StartLoop(stolen: Volatile.Read(ref loop.CurrentBatch));
+            }
+
+            // A loop retired while running may have been on its way to a blocking call that a loaded machine ran
+            // late: asleep later on the same event, it is a stall like any other.
+            for (var i = _retiredRunning.Count - 1; i >= 0; i--)
+            {
+                var (loop, started) = _retiredRunning[i];
+                if (Volatile.Read(ref loop.EventStartedAt) != started)
+                {
+                    _retiredRunning.RemoveAt(i);
+                }
+                else if (Native.IsSleeping(loop.ThreadId))
+                {
+                    _retiredRunning.RemoveAt(i);
+                    Stall(now, ref warnFor);
+                }
             }
         }
 
@@ -243,6 +259,18 @@ internal sealed unsafe class EpollEngine : IDisposable
         {
             ServerLog.HandlerBlockedIoThread(_logger, StallMs, Math.Max(1, (int)(warnFor / Stopwatch.Frequency)));
         }
+    }
+
+    /// <summary>A handler blocked a loop thread: events go to the thread pool for a while; a warning when that is news.</summary>
+    private void Stall(long now, ref long warnFor)
+    {
+        Stalls++;
+        if (_caution.Stall(now, out var period))
+        {
+            warnFor = period;
+        }
+
+        Volatile.Write(ref _cautiousUntil, _caution.Until);
     }
 
     private void StartLoop(Loop? stolen)
