@@ -15,18 +15,17 @@ internal ref struct DescriptorLease
     /// <summary>Takes the reference, unless the socket is closed already (then <see cref="Held"/> is false).</summary>
     public DescriptorLease(Socket socket)
     {
-        var handle = socket.SafeHandle;
         var added = false;
         try
         {
+            var handle = socket.SafeHandle;
             handle.DangerousAddRef(ref added);
+            _handle = handle;
         }
         catch (ObjectDisposedException)
         {
             // Closed: the descriptor's number may belong to another socket by now.
         }
-
-        _handle = added ? handle : null;
     }
 
     /// <summary>Whether the descriptor is open until <see cref="Dispose"/>.</summary>
