@@ -46,7 +46,7 @@ public sealed class FastCgiServer : IAsyncDisposable
     /// <summary>Serves until <see cref="Exit"/>, <paramref name="cancellationToken"/>, or jonpy's <c>max_requests</c>.</summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
-        var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode, Options.TimeProvider);
+        var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode, Options.TimeProvider, FastCgiHost.ServerLogger(Options));
         if (listener is null)
         {
             // The exit code tells the web server whether the response is complete (RFC 3875 has no other way).

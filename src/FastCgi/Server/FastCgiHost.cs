@@ -36,7 +36,7 @@ public sealed class FastCgiHost : IAsyncDisposable
     /// <exception cref="InvalidOperationException">There is no <see cref="FastCgiHostOptions.Listen"/> address and fd 0 is not a listening socket.</exception>
     public Task RunAsync(CancellationToken cancellationToken = default)
     {
-        var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode, Options.TimeProvider)
+        var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode, Options.TimeProvider, ServerLogger(Options))
             ?? throw new InvalidOperationException("There is no address to listen on, and file descriptor 0 is not a listening socket.");
         return RunAsync(listener, cancellationToken);
     }
@@ -79,6 +79,9 @@ public sealed class FastCgiHost : IAsyncDisposable
         _stop.Dispose();
     }
 
+    /// <summary>The logger of the host's own messages.</summary>
+    internal static ILogger ServerLogger(FastCgiHostOptions options) => (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("FastCgi.Server");
+
     /// <summary>Serves the connections of <paramref name="listener"/>, which the host disposes when it returns.</summary>
     internal Task RunAsync(ITransportListener listener, CancellationToken cancellationToken)
     {
@@ -89,7 +92,7 @@ public sealed class FastCgiHost : IAsyncDisposable
     private async Task ServeAsync(ITransportListener listener, CancellationToken cancellationToken)
     {
         var loggers = Options.LoggerFactory ?? NullLoggerFactory.Instance;
-        var logger = loggers.CreateLogger("FastCgi.Server");
+        var logger = ServerLogger(Options);
         var policy = new ThreadingPolicy(Options);
         var admission = new RequestAdmission(policy.MaxConcurrentRequests, Options.MaxRequests, Stop);
         var settings = policy.ConnectionSettings(Options, loggers.CreateLogger("FastCgi.Connection"), admission);

@@ -31,4 +31,9 @@ internal static partial class ServerLog
 
     [LoggerMessage(18, LogLevel.Information, "FCGI_MAX_CONNS ({Limit}) reached and no connection is idle: a new connection waits for one to close")]
     public static partial void WaitingForSlot(ILogger logger, int limit);
+
+    [LoggerMessage(19, LogLevel.Warning, "A request blocked an I/O thread for more than {StallMs} ms (a synchronous wait: blocking I/O, a lock, Thread.Sleep); "
+        + "its thread was replaced, and requests run on the thread pool for the next {Seconds} s, which is slower. "
+        + "Await instead of blocking in ProcessAsync, or move the blocking work off the request's thread (Task.Run)")]
+    public static partial void HandlerBlockedIoThread(ILogger logger, int stallMs, int seconds);
 }

@@ -24,7 +24,6 @@ internal static class ThreadPoolGuard
     private static Action[] _watchers = [];
     private static int _users;
     private static Thread? _thread;
-    private static long _probeQueuedAt;
     private static volatile bool _probeDone = true;
 
     /// <summary>Starts guarding while at least one server runs.</summary>
@@ -71,6 +70,7 @@ internal static class ThreadPoolGuard
         var raisedTo = 0;
         var healthySince = Environment.TickCount64;
         var compensatedAt = 0L;
+        var probe = default(ProbeClock);
         while (true)
         {
             lock (Sync)
@@ -89,6 +89,7 @@ internal static class ThreadPoolGuard
             }
 
             var now = Environment.TickCount64;
+            probe.Tick(now);
             if (_probeDone)
             {
                 if (raisedTo > 0 && now - healthySince > RestoreAfterMs)
@@ -97,15 +98,13 @@ internal static class ThreadPoolGuard
                 }
 
                 _probeDone = false;
-                _probeQueuedAt = now;
+                probe.Queued(now);
                 ThreadPool.UnsafeQueueUserWorkItem(static _ => _probeDone = true, (object?)null, preferLocal: false);
             }
             else
             {
-                var late = now - _probeQueuedAt;
                 var (running, age) = ApplicationClock.Sample();
-                var blocked = late > StalledMs && running > 0 && age > StalledMs;
-                if ((blocked || late > StalledWhateverMs) && now - compensatedAt > StalledMs)
+                if (probe.Stalled(now, running, age) && now - compensatedAt > StalledMs)
                 {
                     // Enough threads for everything waiting, as if each of those blocked too, plus a core's worth.
                     ThreadPool.GetMaxThreads(out var max, out _);
@@ -137,5 +136,46 @@ internal static class ThreadPoolGuard
         }
 
         raisedTo = 0;
+    }
+
+    /// <summary>
+    /// How late the pool's probe is, counting only the time the guard itself was scheduled. A tick that comes more
+    /// than an interval late means the machine did not run the guard (other processes have the cores); the pool's
+    /// threads did not run for the same reason, not because they are blocked, and more threads would only add to
+    /// the load. As the epoll engine tells a loop that is asleep from one that is not given a core.
+    /// </summary>
+    internal struct ProbeClock
+    {
+        private long _queuedAt;
+        private long _lastTick;
+        private long _heldUp;
+
+        /// <summary>Every tick of the guard, at <paramref name="now"/> (milliseconds).</summary>
+        public void Tick(long now)
+        {
+            if (_lastTick != 0)
+            {
+                _heldUp += Math.Max(0, now - _lastTick - (2 * ProbeIntervalMs));
+            }
+
+            _lastTick = now;
+        }
+
+        /// <summary>A probe was queued at <paramref name="now"/>.</summary>
+        public void Queued(long now)
+        {
+            _queuedAt = now;
+            _heldUp = 0;
+        }
+
+        /// <summary>
+        /// Whether the probe, still not run at <paramref name="now"/>, says the pool's threads are stuck:
+        /// <paramref name="running"/> handlers in their synchronous part for <paramref name="age"/> ms on average.
+        /// </summary>
+        public readonly bool Stalled(long now, long running, long age)
+        {
+            var late = now - _queuedAt - _heldUp;
+            return (late > StalledMs && running > 0 && age > StalledMs) || late > StalledWhateverMs;
+        }
     }
 }

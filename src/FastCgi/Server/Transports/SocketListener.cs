@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 
 namespace FastCgi.Server.Transports;
 
@@ -16,14 +17,13 @@ internal sealed class SocketListener : ITransportListener
     // Linux: the server's own epoll loops; elsewhere the runtime's sockets.
     private readonly Linux.EpollEngine? _engine;
 
-    private SocketListener(Socket socket, bool inherited, string? unixPath, TimeProvider time)
+    private SocketListener(Socket socket, bool inherited, string? unixPath, TimeProvider time, ILogger logger)
     {
         _socket = socket;
         _time = time;
         _inherited = inherited;
         _unixPath = unixPath;
-        _time = time;
-        _engine = Linux.EpollEngine.TryCreate();
+        _engine = Linux.EpollEngine.TryCreate(logger);
         Name = socket.LocalEndPoint?.ToString() ?? "fd 0";
     }
 
@@ -33,17 +33,17 @@ internal sealed class SocketListener : ITransportListener
     /// <summary>
     /// Listens on <paramref name="listen"/> when given, else on the socket inherited as fd 0; null when there is no
     /// address and fd 0 is not a listening socket (the program was started as plain CGI). <paramref name="time"/> is the
-    /// clock of its connections' lingering close.
+    /// clock of its connections' lingering close; <paramref name="logger"/> hears of handlers that block an I/O thread.
     /// </summary>
-    public static SocketListener? Open(string? listen, UnixFileMode unixSocketMode, TimeProvider time)
+    public static SocketListener? Open(string? listen, UnixFileMode unixSocketMode, TimeProvider time, ILogger logger)
     {
         if (listen is not null)
         {
             var unixPath = listen.StartsWith("unix:", StringComparison.Ordinal) ? listen["unix:".Length..] : null;
-            return new SocketListener(ListenSocket.Bind(listen, unixSocketMode), inherited: false, unixPath, time);
+            return new SocketListener(ListenSocket.Bind(listen, unixSocketMode), inherited: false, unixPath, time, logger);
         }
 
-        return ListenSocket.FromInheritedDescriptor() is { } inherited ? new SocketListener(inherited, inherited: true, unixPath: null, time) : null;
+        return ListenSocket.FromInheritedDescriptor() is { } inherited ? new SocketListener(inherited, inherited: true, unixPath: null, time, logger) : null;
     }
 
     /// <inheritdoc />

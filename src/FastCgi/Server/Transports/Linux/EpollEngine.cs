@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
 
 namespace FastCgi.Server.Transports.Linux;
 
@@ -11,10 +12,12 @@ namespace FastCgi.Server.Transports.Linux;
 /// would stall every connection of its loop thread, so the <see cref="ThreadPoolGuard"/> thread checks the loops:
 /// one that has spent <see cref="StallMs"/> asleep on a single event (a blocking call in the application) is
 /// replaced by a new loop thread, which takes over the rest of its batch of events, and for a while (doubling with
-/// each stall) events are handed to the thread pool instead of being run inline. A loop that is still running after
+/// each stall, back to 1 s after as long without one) events are handed to the thread pool instead of being run
+/// inline, and the server's log says so, once per such period. A loop that is still running after
 /// <see cref="BusyMs"/> (a long computation, or a core shared with other processes) is replaced too, without that
-/// caution. Applications that never block get the inline speed; one that blocks costs the others one stall, then
-/// runs as the thread pool would run it.
+/// caution unless it is found asleep on the same event later (a blocking call that a loaded machine ran late).
+/// Applications that never block get the inline speed; one that blocks costs the others one stall, then runs as
+/// the thread pool would run it.
 /// </summary>
 internal sealed unsafe class EpollEngine : IDisposable
 {
@@ -35,20 +38,23 @@ internal sealed unsafe class EpollEngine : IDisposable
     private readonly int _wake;
     private readonly Lock _sync = new();
     private readonly List<Loop> _loops = [];
+    private readonly List<(Loop Loop, long Started)> _retiredRunning = [];
     private readonly Stack<int> _freeSlots = new();
     private EpollConnection?[] _slots = new EpollConnection?[64];
     private uint[] _generations = new uint[64];
     private int _slotCount;
     private volatile bool _stopping;
+    private readonly ILogger _logger;
+    private readonly StallCaution _caution = new(Stopwatch.Frequency, MaxCautiousTicks);
     private long _cautiousUntil;
-    private long _cautiousTicks = Stopwatch.Frequency;
     private TimeSpan _lastPause;
     private bool _skippedLastTick;
 
-    private EpollEngine(int epoll, int wake)
+    private EpollEngine(int epoll, int wake, ILogger logger)
     {
         _epoll = epoll;
         _wake = wake;
+        _logger = logger;
         lock (_sync)
         {
             for (var i = 0; i < Environment.ProcessorCount; i++)
@@ -63,8 +69,8 @@ internal sealed unsafe class EpollEngine : IDisposable
     /// <summary>How many times a loop thread was found stalled (a blocking handler); for tests and the log.</summary>
     public int Stalls { get; private set; }
 
-    /// <summary>An engine, or null where there is no epoll (not Linux).</summary>
-    public static EpollEngine? TryCreate()
+    /// <summary>An engine, or null where there is no epoll (not Linux); <paramref name="logger"/> hears of stalls.</summary>
+    public static EpollEngine? TryCreate(ILogger logger)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -84,7 +90,7 @@ internal sealed unsafe class EpollEngine : IDisposable
             return null;
         }
 
-        return new EpollEngine(epoll, wake);
+        return new EpollEngine(epoll, wake, logger);
     }
 
     /// <summary>Serves <paramref name="socket"/> (just accepted) on this engine.</summary>
@@ -133,7 +139,14 @@ internal sealed unsafe class EpollEngine : IDisposable
                 return;
             }
 
-            connection.WithDescriptor(fd => Native.EpollDelete(_epoll, fd));
+            using (var lease = connection.LeaseDescriptor())
+            {
+                if (lease.Held)
+                {
+                    Native.EpollDelete(_epoll, connection.Descriptor);
+                }
+            }
+
             _slots[slot] = null;
             _generations[slot]++;
             _freeSlots.Push(slot);
@@ -191,6 +204,7 @@ internal sealed unsafe class EpollEngine : IDisposable
 
         _skippedLastTick = false;
 
+        var warnFor = 0L;
         lock (_sync)
         {
             for (var i = _loops.Count - 1; i >= 0; i--)
@@ -214,14 +228,49 @@ internal sealed unsafe class EpollEngine : IDisposable
                 _loops.RemoveAt(i);
                 if (asleep)
                 {
-                    Stalls++;
-                    Volatile.Write(ref _cautiousUntil, now + _cautiousTicks);
-                    _cautiousTicks = Math.Min(_cautiousTicks * 2, MaxCautiousTicks);
+                    Stall(now, ref warnFor);
+                }
+                else
+                {
+                    _retiredRunning.Add((loop, started));
                 }
 
                 StartLoop(stolen: Volatile.Read(ref loop.CurrentBatch));
             }
+
+            // A loop retired while running may have been on its way to a blocking call that a loaded machine ran
+            // late: asleep later on the same event, it is a stall like any other.
+            for (var i = _retiredRunning.Count - 1; i >= 0; i--)
+            {
+                var (loop, started) = _retiredRunning[i];
+                if (Volatile.Read(ref loop.EventStartedAt) != started)
+                {
+                    _retiredRunning.RemoveAt(i);
+                }
+                else if (Native.IsSleeping(loop.ThreadId))
+                {
+                    _retiredRunning.RemoveAt(i);
+                    Stall(now, ref warnFor);
+                }
+            }
         }
+
+        if (warnFor > 0)
+        {
+            ServerLog.HandlerBlockedIoThread(_logger, StallMs, Math.Max(1, (int)(warnFor / Stopwatch.Frequency)));
+        }
+    }
+
+    /// <summary>A handler blocked a loop thread: events go to the thread pool for a while; a warning when that is news.</summary>
+    private void Stall(long now, ref long warnFor)
+    {
+        Stalls++;
+        if (_caution.Stall(now, out var period))
+        {
+            warnFor = period;
+        }
+
+        Volatile.Write(ref _cautiousUntil, _caution.Until);
     }
 
     private void StartLoop(Loop? stolen)

@@ -2,11 +2,12 @@ using System.Runtime.InteropServices;
 
 namespace FastCgi.Server.Transports.Linux;
 
-/// <summary>The few Linux system calls the epoll transport makes (epoll(7), read(2), send(2)).</summary>
+/// <summary>The few Linux system calls the epoll transport makes (epoll(7), read(2), send(2), sendmsg(2)).</summary>
 internal static unsafe partial class Native
 {
     public const int EAGAIN = 11;
     public const int EINTR = 4;
+    public const int EBADF = 9;
 
     public const uint EPOLLIN = 0x001;
     public const uint EPOLLOUT = 0x004;
@@ -59,6 +60,13 @@ internal static unsafe partial class Native
 
     public static nint Send(int fd, byte* buffer, nint count) => send(fd, buffer, count, MSG_NOSIGNAL);
 
+    /// <summary>One sendmsg(2) of <paramref name="count"/> buffers, gathered in order (writev(2) with send(2)'s flags).</summary>
+    public static nint SendGathered(int fd, IoVector* vectors, int count)
+    {
+        var message = new MessageHeader { Vectors = vectors, VectorCount = (nuint)count };
+        return sendmsg(fd, &message, MSG_NOSIGNAL);
+    }
+
     public static int LastError => Marshal.GetLastPInvokeError();
 
     public static void Close(int fd) => close(fd);
@@ -82,6 +90,9 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint send(int fd, byte* buf, nint len, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint sendmsg(int fd, MessageHeader* message, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int close(int fd);
@@ -115,4 +126,28 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint write(int fd, byte* buf, nint count);
+
+    /// <summary>struct iovec: one buffer of a gathered send.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVector
+    {
+        public byte* Base;
+        public nuint Length;
+    }
+
+    /// <summary>
+    /// struct msghdr without an address or control data. glibc's lengths are size_t; musl's are an int and padding,
+    /// which the same small value fills on a little-endian machine.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MessageHeader
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVector* Vectors;
+        public nuint VectorCount;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
 }
