@@ -11,8 +11,8 @@ internal sealed class HandlerApplication(IReadOnlyDictionary<Role, Func<Handler>
     public bool Accepts(Role role) => handlers.ContainsKey(role);
 
     // Not an async method of its own: a synchronous handler finishes on its handler thread, so a state machine here
-    // would wait on every request, and one more pooled box rented on this thread and returned on that one misses
-    // the pool whenever the two threads run on different cores (docs/performance.md). HandlerRunner disposes the request.
+    // would wait on every request, and a pooled box rented on this thread and returned on that one misses the pool
+    // whenever the two threads run on different cores (docs/performance.md). HandlerRunner disposes the request.
     public ValueTask ProcessRequestAsync(FastCgiRequestContext request)
     {
         var served = requestType.Create(request);
