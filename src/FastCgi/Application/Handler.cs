@@ -57,7 +57,7 @@ public abstract class Handler
         // runs right there; anywhere else it would hold up a thread pool thread.
         if (request.ProcessOnHandlerThread && !FastCgi.Connection.GuardedThread.IsCurrent)
         {
-            return new ValueTask(HandlerThreads.RunAsync(this, request));
+            return HandlerThreads.RunAsync(this, request);
         }
 
         Process(request);

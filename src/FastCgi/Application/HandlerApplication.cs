@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using FastCgi.Cgi;
 
 namespace FastCgi;
@@ -11,14 +10,15 @@ internal sealed class HandlerApplication(IReadOnlyDictionary<Role, Func<Handler>
 {
     public bool Accepts(Role role) => handlers.ContainsKey(role);
 
-    // Pooled: a synchronous handler finishes on its own thread, so this method always completes asynchronously.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public async ValueTask ProcessRequestAsync(FastCgiRequestContext request)
+    // Not an async method of its own: a synchronous handler finishes on its handler thread, so a state machine here
+    // would wait on every request, and a pooled box rented on this thread and returned on that one misses the pool
+    // whenever the two threads run on different cores (docs/performance.md). HandlerRunner disposes the request.
+    public ValueTask ProcessRequestAsync(FastCgiRequestContext request)
     {
-        using var served = requestType.Create(request);
+        var served = requestType.Create(request);
         served.Limits = limits;
         // A server's other requests must not wait for a synchronous handler that blocks (HandlerThreads).
         served.ProcessOnHandlerThread = true;
-        await HandlerRunner.RunAsync(handlers[request.Role], served).ConfigureAwait(false);
+        return HandlerRunner.RunAsync(handlers[request.Role], served, disposeRequest: true);
     }
 }

@@ -14,42 +14,53 @@ internal static class HandlerRunner
 
     /// <summary>
     /// Makes a handler with <paramref name="factory"/> and runs it; a factory that throws is reported like a
-    /// handler that throws (the client gets a 500, the request still ends).
+    /// handler that throws (the client gets a 500, the request still ends). With <paramref name="disposeRequest"/>
+    /// the request is disposed once it has been closed.
     /// </summary>
     // Pooled: under FastCGI a synchronous handler runs on a handler thread, so this completes asynchronously on every
     // request, and a new state machine box each time would be its largest allocation.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public static async ValueTask RunAsync(Func<Handler> factory, Request request)
+    public static async ValueTask RunAsync(Func<Handler> factory, Request request, bool disposeRequest = false)
     {
-        Handler? handler = null;
         try
         {
-            handler = factory();
-            await handler.ProcessAsync(request, request.RequestAborted).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (request.Aborted != AbortReason.None)
-        {
-            // The handler stopped because the request was aborted: nothing to report, nobody to tell.
-        }
-        catch (Exception exception)
-        {
-            ReportError(handler, request, exception);
-            if (request.HeadersSent && !request.IsClosed && request.Aborted == AbortReason.None)
+            Handler? handler = null;
+            try
             {
-                // Part of the response is out: ending it normally would pass the truncated body off as complete. As
-                // ASP.NET Core aborts the connection, end it as failed so that the web server sees an error.
-                await request.FailAsync().ConfigureAwait(false);
-                return;
+                handler = factory();
+                await handler.ProcessAsync(request, request.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (request.Aborted != AbortReason.None)
+            {
+                // The handler stopped because the request was aborted: nothing to report, nobody to tell.
+            }
+            catch (Exception exception)
+            {
+                ReportError(handler, request, exception);
+                if (request.HeadersSent && !request.IsClosed && request.Aborted == AbortReason.None)
+                {
+                    // Part of the response is out: ending it normally would pass the truncated body off as complete.
+                    // As ASP.NET Core aborts the connection, end it as failed so that the web server sees an error.
+                    await request.FailAsync().ConfigureAwait(false);
+                    return;
+                }
+            }
+
+            try
+            {
+                await request.CloseAsync().ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                TryLog(request, $"Closing the response failed: {exception}");
             }
         }
-
-        try
+        finally
         {
-            await request.CloseAsync().ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is not OutOfMemoryException)
-        {
-            TryLog(request, $"Closing the response failed: {exception}");
+            if (disposeRequest)
+            {
+                request.Dispose();
+            }
         }
     }
 
