@@ -8,8 +8,8 @@
 #
 # Environment: BENCH_OURS_ARGS (more options for the echo sample, default none: the default configuration), BENCH_SECONDS (measured seconds per run), BENCH_WARMUP (seconds before measuring, default 5: the JIT build needs several seconds on one loaded core to reach tier 1),
 # BENCH_ROUNDS (default 3, --quick 1): the rows the goals come from run once per round, interleaved, and the table
-# shows their medians; BENCH_LOADGEN (fcgi-load, the default, or fcgi: `fcgi bench` drives the direct and
-# multiplexed rows), BENCH_BULK_BYTES (default 1073741824), BENCH_AOT=0 to skip the NativeAOT build, BENCH_OUT
+# shows their medians; BENCH_LOADGEN (fcgi, the default: `fcgi bench` drives the direct and multiplexed rows,
+# or fcgi-load, the C load generator; scripts/bench-loadgen.sh compares the two), BENCH_BULK_BYTES (default 1073741824), BENCH_AOT=0 to skip the NativeAOT build, BENCH_OUT
 # (default out/bench). The server under test runs on CPU 0, the load generator (and nginx + wrk) on CPU 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +40,8 @@ if [ "$mode" = quick ]; then
   bulk=${BENCH_BULK_BYTES:-134217728}
   rounds=${BENCH_ROUNDS:-1}
 fi
-loadgen=${BENCH_LOADGEN:-fcgi-load}
+# fcgi bench, since scripts/bench-loadgen.sh found it at least as capable as fcgi-load (docs/performance.md).
+loadgen=${BENCH_LOADGEN:-fcgi}
 case "$loadgen" in
   fcgi | fcgi-load) ;;
   *) echo "BENCH_LOADGEN must be fcgi or fcgi-load, not '$loadgen'" >&2; exit 2 ;;
