@@ -93,6 +93,22 @@ internal sealed partial class LoadGenerator
                                 open -= Open(epoll, connection, index) ? 0 : 1;
                             }
                         }
+
+                        // Once sending has stopped, a connection that holds only warm-up requests is not waited for:
+                        // they are not counted, and a server that never accepted the connection would hold the run
+                        // until the give-up time.
+                        if (Stopwatch.GetTimestamp() >= Volatile.Read(ref generator._stopSendingAt))
+                        {
+                            for (var index = 0; index < connections.Length; index++)
+                            {
+                                var connection = connections[index];
+                                if (connection.Socket is not null && connection.MeasuredOutstanding == 0)
+                                {
+                                    Close(connection, "closed");
+                                    open -= Open(epoll, connection, index) ? 0 : 1;
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -180,6 +196,10 @@ internal sealed partial class LoadGenerator
             connection.Busy[id] = true;
             connection.Bodies?[id].ResetWrittenCount();
             connection.Outstanding++;
+            if (measured)
+            {
+                connection.MeasuredOutstanding++;
+            }
         }
 
         /// <summary>One recv, then every whole record in the buffer; the error kind if the connection is lost.</summary>
@@ -242,6 +262,7 @@ internal sealed partial class LoadGenerator
                 connection.Outstanding--;
                 if (connection.Measured[id])
                 {
+                    connection.MeasuredOutstanding--;
                     var status = EndRequestBody.ReadFrom(content).ProtocolStatus;
                     var problem = status != ProtocolStatus.RequestComplete ? RecordTrace.StatusName(status)
                         : connection.Bodies is { } checkedBodies && !generator.BodyMatches(checkedBodies[id].WrittenSpan) ? "unexpected body"
@@ -358,6 +379,7 @@ internal sealed partial class LoadGenerator
             connection.Socket = null;
             connection.Fd = -1;
             connection.Outstanding = 0;
+            connection.MeasuredOutstanding = 0;
             connection.ServedHere = false;
             connection.WaitsToSend = false;
             connection.Start = connection.End = connection.SendStart = connection.SendEnd = 0;
@@ -395,6 +417,9 @@ internal sealed partial class LoadGenerator
             public ArrayBufferWriter<byte>[]? Bodies { get; } = checkBodies ? [.. Enumerable.Range(0, inFlight + 1).Select(_ => new ArrayBufferWriter<byte>())] : null;
 
             public int Outstanding { get; set; }
+
+            /// <summary>The outstanding requests sent in the measured phase (the others are not counted, however they end).</summary>
+            public int MeasuredOutstanding { get; set; }
 
             public bool ServedHere { get; set; }
 

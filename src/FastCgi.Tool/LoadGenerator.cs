@@ -141,7 +141,8 @@ internal sealed partial class LoadGenerator
             var duration = (long)(_settings.Duration.TotalSeconds * Stopwatch.Frequency);
             Volatile.Write(ref _stopSendingAt, now + duration);
 
-            // Requests outstanding when sending stops get 10 s more, then count as timeouts.
+            // Measured requests outstanding when sending stops get 10 s more, then count as timeouts (warm-up ones are
+            // not waited for).
             Volatile.Write(ref _giveUpAt, now + duration + (10 * Stopwatch.Frequency));
         }
 

@@ -98,4 +98,24 @@ public sealed class BenchTests
         AssertConsistent(report, sent, 0);
         Assert.InRange(report.GetProperty("seconds").GetDouble(), 0.9, 5);
     }
+    [Fact]
+    public async Task A_connection_the_server_never_accepts_is_not_waited_for_at_the_end()
+    {
+        // A server with fewer workers than connections (libfcgi with 4 threads and 16 connections) leaves some in
+        // its backlog: the requests sent on them in the warm-up are never answered and never counted, so the run
+        // ends when sending stops rather than 10 s later, when it would give measured requests up.
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        listener.Listen(16);
+        var address = $"127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndPoint!).Port}";
+
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        var result = await Fcgi.RunAsync(["bench", "--json", "-w", "0.2", "-c", "2", "-d", "1", address, "/hello"], timeoutSeconds: 120);
+        wall.Stop();
+
+        var report = JsonDocument.Parse(result.Stdout).RootElement;
+        Assert.Equal(0, report.GetProperty("sent").GetInt64());
+        Assert.Equal(0, report.GetProperty("connectionsServed").GetInt64());
+        Assert.True(wall.Elapsed < TimeSpan.FromSeconds(9), $"fcgi bench took {wall.Elapsed.TotalSeconds:F1} s for a 1.2 s run: it waited for the give-up time. {result}");
+    }
 }
