@@ -46,6 +46,28 @@ if [ "${FASTCGI_FUZZ_SMOKE:-1}" = 1 ]; then
   rm -f "$fuzz_log"
 fi
 
+# What each failed test said, last, where CI's tail shows it: its message and the first lines of its stack.
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  awk 'BEGIN { RS = "</UnitTestResult>" }
+    function unescape(text) {
+      gsub(/&#xD;/, "", text); gsub(/&#xA;/, "\n", text); gsub(/&lt;/, "<", text); gsub(/&gt;/, ">", text)
+      gsub(/&quot;/, "\"", text); gsub(/&apos;/, "\047", text); gsub(/&amp;/, "\\&", text); return text
+    }
+    function first_lines(text, count,   lines, n, i, out) {
+      n = split(text, lines, "\n"); out = ""
+      for (i = 1; i <= n && i <= count; i++) out = out "    " lines[i] "\n"
+      return out
+    }
+    match($0, /<UnitTestResult [^>]*outcome="Failed"/) {
+      name = substr($0, RSTART, RLENGTH); sub(/.*testName="/, "", name); sub(/".*/, "", name)
+      message = ""; stack = ""
+      if (match($0, /<Message>[^<]*<\/Message>/)) message = substr($0, RSTART + 9, RLENGTH - 19)
+      if (match($0, /<StackTrace>[^<]*<\/StackTrace>/)) stack = substr($0, RSTART + 12, RLENGTH - 25)
+      printf "--- %s\n%s%s", unescape(name), first_lines(unescape(message), 12), first_lines(unescape(stack), 6)
+    }' "$trx"
+done
+
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # The run broke before reporting (a build error, a crash, the time limit): count it as a failure.
   failed=1

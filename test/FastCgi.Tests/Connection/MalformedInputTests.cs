@@ -26,7 +26,9 @@ public sealed class MalformedInputTests
         {
             await attacker.WebServer.SendAsync(bytes);
             await attacker.WebServer.ExpectClosedAsync();
-            Assert.True(attacker.Run.IsCompletedSuccessfully, what);
+
+            // The web server reads the end of the connection before the host has let go of it.
+            await attacker.Run.Within($"the host to close the connection after {what}");
         }
 
         app["a"].Open();

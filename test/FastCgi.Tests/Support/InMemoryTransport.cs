@@ -111,8 +111,9 @@ internal sealed class InMemoryTransportConnection : ITransportConnection
 
     public void Abort()
     {
-        _toApp.Writer.Complete(new IOException("aborted"));
+        // Carrying stops first: what the application writes once it sees its input fail must not reach the web server.
         _aborted.Cancel();
+        _toApp.Writer.Complete(new IOException("aborted"));
     }
 
     public void Reset()
