@@ -73,6 +73,8 @@ export DOTNET_CLI_USE_MSBUILD_SERVER=0 MSBUILDDISABLENODEREUSE=1
 dotnet publish samples/Echo -c Release -o "$out/echo" >"$out/publish.log" 2>&1 || { cat "$out/publish.log"; exit 1; }
 # The README's hello, a synchronous Process handler, and the same with ProcessAsync (--async).
 dotnet publish perf/peers/ReadmeHello -c Release -o "$out/readme-hello" >"$out/publish-hello.log" 2>&1 || { cat "$out/publish-hello.log"; exit 1; }
+# The runtime alone with the library's runtime settings: the floor under any JIT application's peak RSS.
+dotnet publish perf/peers/RuntimeBaseline -c Release -o "$out/runtime-baseline" >"$out/publish-baseline.log" 2>&1 || { cat "$out/publish-baseline.log"; exit 1; }
 if [ "$loadgen" = fcgi ]; then
   dotnet publish src/FastCgi.Tool -c Release -o "$out/fcgi" >"$out/publish-tool.log" 2>&1 || { cat "$out/publish-tool.log"; exit 1; }
 fi
@@ -348,6 +350,7 @@ for kind in big upload; do
 done
 
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+baseline_kb=$(taskset -c 0 "$out/runtime-baseline/RuntimeBaseline")
 
 # --- table ---------------------------------------------------------------------------------------------------
 echo
@@ -363,7 +366,7 @@ echo "it accepted; with 4, twelve of nginx's 16 would wait in the backlog until 
 echo "keepalive_requests is 1000000 and requests in flight when wrk stops finish, so 'open' (upstream connections"
 echo "established at the end, accepted or still in the backlog) is 16 unless the server closed some."
 echo "ours-gen0: the JIT echo sample with DOTNET_GCgen0size=$gen0size (the deployment guide's gen0 budget)."
-awk -F'\t' -v gen0size="$gen0size" '
+awk -F'\t' -v gen0size="$gen0size" -v baseline_kb="$baseline_kb" '
   function ratio(v, r) { return (r + 0 > 0 && v != "-") ? sprintf("%s (%.2fx)", v, v / r) : v }
   # The median of the space-separated numbers in list ("-" when they are not numbers), printed as they were.
   function median(list,   v, n, i, j, t, d) {
@@ -428,6 +431,7 @@ awk -F'\t' -v gen0size="$gen0size" '
     goal("multiplexed <= 0.5x the plain CPU/req", cpu["multiplexed|ours-mpx"] / cpu["direct|ours"], 0.5, "x")
     goal("peak RSS <= 30 MB, JIT (direct)", rss_kb["direct|ours"] / 1024, 30, " MB")
     goal("  the same, DOTNET_GCgen0size set (ours-gen0)", rss_kb["direct|ours-gen0"] / 1024, 30, " MB")
+    printf "  %-44s %.2f MB (perf/peers/RuntimeBaseline)\n", "  the JIT runtime alone, no server", baseline_kb / 1024
     if (("direct|ours-aot") in cpu) goal("peak RSS <= 12 MB, NativeAOT (direct)", rss_kb["direct|ours-aot"] / 1024, 12, " MB")
     goal("README hello: sync Process <= 1.3x async", cpu["direct|hello-sync"] / cpu["direct|hello-async"], 1.3, "x")
   }
