@@ -86,7 +86,15 @@ public abstract partial class Request
         CheckHeadersNotSent(nameof(SetStatus));
         ArgumentOutOfRangeException.ThrowIfLessThan(code, 100);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(code, 999);
-        SetHeader("Status", $"{code} {reason ?? ReasonPhrases.For(code)}");
+        var value = $"{code} {reason ?? ReasonPhrases.For(code)}";
+
+        // The name is the library's own and a standard phrase is known to be clean: only a caller's reason is checked.
+        if (reason is not null)
+        {
+            HeaderValidator.ValidateValue("Status", value);
+        }
+
+        _headers.Set("Status", value);
     }
 
     /// <summary>

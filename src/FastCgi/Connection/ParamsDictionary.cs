@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Collections;
 using System.Diagnostics.CodeAnalysis;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace FastCgi.Connection;
@@ -36,18 +34,45 @@ internal sealed class ParamsDictionary : IReadOnlyDictionary<string, string>, ID
     /// <exception cref="ProtocolException">The pairs are malformed or over a limit.</exception>
     public static ParamsDictionary Create(byte[] data, int length, int maxCount, int maxLength, ushort requestId)
     {
-        var indexer = new Indexer(data, ArrayPool<Entry>.Shared.Rent(32), maxCount, maxLength, requestId);
+        var entries = ArrayPool<Entry>.Shared.Rent(32);
+        var count = 0;
         try
         {
-            NameValueReader.Parse(data.AsSpan(0, length), ref indexer);
+            // The pairs are read in place, as offsets into data: the index is all that is built.
+            var pairs = data.AsSpan(0, length);
+            var position = 0;
+            while (position < pairs.Length)
+            {
+                var nameStart = NameValueReader.ReadPair(pairs, ref position, out var nameLength, out var valueLength);
+                var longest = Math.Max(nameLength, valueLength);
+                if (longest > maxLength)
+                {
+                    ProtocolException.Throw(ProtocolRejectionReason.ParamTooLong, longest, maxLength);
+                }
+
+                if (count >= maxCount)
+                {
+                    ProtocolException.Throw(ProtocolRejectionReason.TooManyParams, requestId, maxCount);
+                }
+
+                if (count == entries.Length)
+                {
+                    var bigger = ArrayPool<Entry>.Shared.Rent(count * 2);
+                    entries.AsSpan(0, count).CopyTo(bigger);
+                    ArrayPool<Entry>.Shared.Return(entries);
+                    entries = bigger;
+                }
+
+                entries[count++] = new Entry(nameStart, nameLength, valueLength);
+            }
         }
         catch
         {
-            ArrayPool<Entry>.Shared.Return(indexer.Entries);
+            ArrayPool<Entry>.Shared.Return(entries);
             throw;
         }
 
-        return new ParamsDictionary(data, length, indexer.Entries, indexer.Count);
+        return new ParamsDictionary(data, length, entries, count);
     }
 
     /// <summary>The PARAMS bytes the pairs were read from.</summary>
@@ -123,6 +148,27 @@ internal sealed class ParamsDictionary : IReadOnlyDictionary<string, string>, ID
     private int Find(string key)
     {
         ObjectDisposedException.ThrowIf(_count < 0, this);
+
+        // An ASCII key (every CGI name) is its own UTF-8: its chars are compared with the bytes, nothing is encoded.
+        if (Ascii.IsValid(key))
+        {
+            for (var i = _count - 1; i >= 0; i--)
+            {
+                var entry = _entries[i];
+                if (entry.NameLength == key.Length && Ascii.Equals(_data.AsSpan(entry.NameStart, entry.NameLength), key))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+
+        return FindEncoded(key);
+    }
+
+    private int FindEncoded(string key)
+    {
         var max = Encoding.UTF8.GetMaxByteCount(key.Length);
         byte[]? rented = null;
         var name = max <= 256 ? stackalloc byte[max] : (rented = ArrayPool<byte>.Shared.Rent(max));
@@ -169,51 +215,13 @@ internal sealed class ParamsDictionary : IReadOnlyDictionary<string, string>, ID
         }
     }
 
-    private struct Entry
+    // The value follows its name (spec 3.4), so its start is not stored.
+    private readonly struct Entry(int nameStart, int nameLength, int valueLength)
     {
-        public int NameStart;
-        public int NameLength;
-        public int ValueStart;
-        public int ValueLength;
-    }
+        public readonly int NameStart = nameStart;
+        public readonly int NameLength = nameLength;
+        public readonly int ValueLength = valueLength;
 
-    private struct Indexer(byte[] data, Entry[] entries, int maxCount, int maxLength, ushort requestId) : INameValueHandler
-    {
-        public Entry[] Entries = entries;
-        public int Count;
-
-        public void OnPair(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
-        {
-            var longest = Math.Max(name.Length, value.Length);
-            if (longest > maxLength)
-            {
-                ProtocolException.Throw(ProtocolRejectionReason.ParamTooLong, longest, maxLength);
-            }
-
-            if (Count >= maxCount)
-            {
-                ProtocolException.Throw(ProtocolRejectionReason.TooManyParams, requestId, maxCount);
-            }
-
-            if (Count == Entries.Length)
-            {
-                var bigger = ArrayPool<Entry>.Shared.Rent(Count * 2);
-                Entries.AsSpan().CopyTo(bigger);
-                ArrayPool<Entry>.Shared.Return(Entries);
-                Entries = bigger;
-            }
-
-            Entries[Count++] = new Entry
-            {
-                NameStart = OffsetOf(name),
-                NameLength = name.Length,
-                ValueStart = OffsetOf(value),
-                ValueLength = value.Length,
-            };
-        }
-
-        // The spans are slices of data, so their distance from its start is their offset.
-        private readonly int OffsetOf(ReadOnlySpan<byte> slice) =>
-            slice.IsEmpty ? 0 : (int)Unsafe.ByteOffset(ref MemoryMarshal.GetArrayDataReference(data), ref MemoryMarshal.GetReference(slice));
+        public int ValueStart => NameStart + NameLength;
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace FastCgi.Protocol;
 
@@ -16,29 +17,57 @@ internal static class NameValueReader
     public static void Parse<THandler>(ReadOnlySpan<byte> data, ref THandler handler)
         where THandler : INameValueHandler, allows ref struct
     {
-        while (!data.IsEmpty)
+        var position = 0;
+        while (position < data.Length)
         {
-            var nameLength = ReadLength(ref data);
-            var valueLength = ReadLength(ref data);
-
-            // Check each length on its own against what remains: their sum could overflow (each is up to 2^31-1),
-            // and a length is never trusted before it is checked (a malformed length must not crash the reader).
-            if (nameLength > data.Length)
-            {
-                ProtocolException.Throw(ProtocolRejectionReason.NameValueLengthPastContent, nameLength, data.Length);
-            }
-
-            var name = data[..nameLength];
-            data = data[nameLength..];
-            if (valueLength > data.Length)
-            {
-                ProtocolException.Throw(ProtocolRejectionReason.NameValueLengthPastContent, valueLength, data.Length);
-            }
-
-            var value = data[..valueLength];
-            data = data[valueLength..];
-            handler.OnPair(name, value);
+            var nameStart = ReadPair(data, ref position, out var nameLength, out var valueLength);
+            handler.OnPair(data.Slice(nameStart, nameLength), data.Slice(nameStart + nameLength, valueLength));
         }
+    }
+
+    /// <summary>
+    /// Decodes the pair that starts at <paramref name="position"/> without slicing: the name is at the returned offset,
+    /// the value right after it.
+    /// </summary>
+    /// <param name="data">The whole name-value data.</param>
+    /// <param name="position">Where the pair starts, before <c>data.Length</c>; on return, where the next one does.</param>
+    /// <param name="nameLength">The name's length.</param>
+    /// <param name="valueLength">The value's length.</param>
+    /// <returns>The offset of the name in <paramref name="data"/>.</returns>
+    /// <exception cref="ProtocolException">A length prefix is cut short, or a length runs past the data.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int ReadPair(ReadOnlySpan<byte> data, ref int position, out int nameLength, out int valueLength)
+    {
+        var at = position;
+
+        // CGI names and most of their values are under 128 bytes: both lengths are then one byte each (spec 3.4).
+        if ((uint)(at + 1) < (uint)data.Length && (data[at] | data[at + 1]) < 0x80)
+        {
+            nameLength = data[at];
+            valueLength = data[at + 1];
+            at += 2;
+        }
+        else
+        {
+            nameLength = ReadLength(data, ref at);
+            valueLength = ReadLength(data, ref at);
+        }
+
+        // Check each length on its own against what remains: their sum could overflow (each is up to 2^31-1),
+        // and a length is never trusted before it is checked (a malformed length must not crash the reader).
+        var remaining = data.Length - at;
+        if (nameLength > remaining)
+        {
+            ProtocolException.Throw(ProtocolRejectionReason.NameValueLengthPastContent, nameLength, remaining);
+        }
+
+        if (valueLength > remaining - nameLength)
+        {
+            ProtocolException.Throw(ProtocolRejectionReason.NameValueLengthPastContent, valueLength, remaining - nameLength);
+        }
+
+        position = at + nameLength + valueLength;
+        return at;
     }
 
     /// <summary>Decodes one length prefix from the front of <paramref name="data"/>.</summary>
@@ -76,15 +105,18 @@ internal static class NameValueReader
         return true;
     }
 
-    private static int ReadLength(ref ReadOnlySpan<byte> data)
+    // The general path, out of line so that the one-byte case above stays small where it is inlined.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int ReadLength(ReadOnlySpan<byte> data, ref int at)
     {
-        if (!TryReadLength(data, out var length, out var bytesUsed))
+        var rest = data[at..];
+        if (!TryReadLength(rest, out var length, out var bytesUsed))
         {
-            var needed = data.IsEmpty || (data[0] & 0x80) == 0 ? 1 : 4;
-            ProtocolException.Throw(ProtocolRejectionReason.NameValueTruncated, needed, data.Length);
+            var needed = rest.IsEmpty || (rest[0] & 0x80) == 0 ? 1 : 4;
+            ProtocolException.Throw(ProtocolRejectionReason.NameValueTruncated, needed, rest.Length);
         }
 
-        data = data[bytesUsed..];
+        at += bytesUsed;
         return length;
     }
 }

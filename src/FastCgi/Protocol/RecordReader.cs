@@ -18,32 +18,53 @@ internal static class RecordReader
     /// <exception cref="ProtocolException">The version byte is not 1.</exception>
     public static bool TryReadRecord(ref ReadOnlySequence<byte> buffer, out RecordHeader header, out ReadOnlySequence<byte> content)
     {
-        // The header may straddle segments; copying its 8 bytes is cheaper than reading field by field across them.
+        // Usually the header is whole in the first segment and is read where it is.
+        var first = buffer.FirstSpan;
+        if (first.Length < FastCgiConstants.HeaderLength)
+        {
+            return TryReadSplitHeader(ref buffer, out header, out content);
+        }
+
+        CheckVersion(first[0]);
+        header = RecordHeader.ReadFrom(first);
+        return TryTakeRecord(ref buffer, ref header, out content);
+    }
+
+    // The header straddles segments, or has not all come: copying its 8 bytes is cheaper than reading field by
+    // field across segments.
+    private static bool TryReadSplitHeader(ref ReadOnlySequence<byte> buffer, out RecordHeader header, out ReadOnlySequence<byte> content)
+    {
         Span<byte> scratch = stackalloc byte[FastCgiConstants.HeaderLength];
-        scoped var headerBytes = buffer.FirstSpan;
-        if (headerBytes.Length < FastCgiConstants.HeaderLength)
+        var available = (int)Math.Min(buffer.Length, FastCgiConstants.HeaderLength);
+        buffer.Slice(0, available).CopyTo(scratch);
+        if (available != 0)
         {
-            var available = (int)Math.Min(buffer.Length, FastCgiConstants.HeaderLength);
-            buffer.Slice(0, available).CopyTo(scratch);
-            headerBytes = scratch[..available];
+            CheckVersion(scratch[0]);
         }
 
-        // Spec 3.3: the version comes first. Reject a peer that does not speak FastCGI 1.0 (or is out of step)
-        // on its first byte instead of waiting for a whole record that may never come.
-        if (headerBytes.Length != 0 && headerBytes[0] != FastCgiConstants.Version)
-        {
-            ProtocolException.Throw(ProtocolRejectionReason.UnsupportedVersion, headerBytes[0]);
-        }
-
-        if (headerBytes.Length < FastCgiConstants.HeaderLength)
+        if (available < FastCgiConstants.HeaderLength)
         {
             header = default;
             content = default;
             return false;
         }
 
-        header = RecordHeader.ReadFrom(headerBytes);
+        header = RecordHeader.ReadFrom(scratch);
+        return TryTakeRecord(ref buffer, ref header, out content);
+    }
 
+    // Spec 3.3: the version comes first. Reject a peer that does not speak FastCGI 1.0 (or is out of step)
+    // on its first byte instead of waiting for a whole record that may never come.
+    private static void CheckVersion(byte version)
+    {
+        if (version != FastCgiConstants.Version)
+        {
+            ProtocolException.Throw(ProtocolRejectionReason.UnsupportedVersion, version);
+        }
+    }
+
+    private static bool TryTakeRecord(ref ReadOnlySequence<byte> buffer, ref RecordHeader header, out ReadOnlySequence<byte> content)
+    {
         // Spec 3.3: the receiver ignores padding, but it is part of the record and must be consumed with it.
         if (buffer.Length < header.TotalLength)
         {

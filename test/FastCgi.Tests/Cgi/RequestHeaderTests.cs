@@ -227,7 +227,9 @@ public sealed class RequestHeaderTests
     {
         using var request = new RecordingRequest();
 
-        Assert.Throws<ArgumentException>(() => request.SetStatus(200, "OK\r\nX-Evil: 1"));
+        var exception = Assert.Throws<ArgumentException>(() => request.SetStatus(200, "OK\r\nX-Evil: 1"));
+        Assert.Equal("value", exception.ParamName);
+        Assert.Throws<ArgumentException>(() => request.SetStatus(200, "OK\0"));
         Assert.Null(request.GetHeader("Status"));
     }
 
@@ -239,6 +241,28 @@ public sealed class RequestHeaderTests
         request.AddHeader("X!#$%&'*+-.^_`|~9", "v");
 
         Assert.Equal("v", request.GetHeader("x!#$%&'*+-.^_`|~9"));
+    }
+
+    [Fact]
+    public void A_name_is_accepted_exactly_when_every_character_is_an_RFC_9110_tchar()
+    {
+        using var request = new RecordingRequest();
+        for (var c = (char)0; c < 0x300; c++)
+        {
+            var tchar = char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal);
+            var name = $"X-{c}-Y";
+
+            if (tchar)
+            {
+                request.SetHeader(name, "v");
+                Assert.Equal("v", request.GetHeader(name));
+            }
+            else
+            {
+                var exception = Assert.Throws<ArgumentException>(() => request.SetHeader(name, "v"));
+                Assert.Equal("name", exception.ParamName);
+            }
+        }
     }
 
     [Fact]

@@ -25,6 +25,39 @@ public sealed class ParamsDictionaryTests
     }
 
     [Fact]
+    public void Keys_beside_both_length_forms_find_their_own_values()
+    {
+        var name127 = new string('N', 127);
+        var name128 = new string('N', 128);
+        using var environ = Create(
+        [
+            new(name127, new string('a', 128)),
+            new(name128, new string('b', 127)),
+            new("SHORT", new string('c', 128)),
+            new("S", ""),
+        ]);
+
+        Assert.Equal(new string('a', 128), environ[name127]);
+        Assert.Equal(new string('b', 127), environ[name128]);
+        Assert.Equal(new string('c', 128), environ["SHORT"]);
+        Assert.Equal("", environ["S"]);
+        Assert.False(environ.ContainsKey(new string('N', 126)));
+        Assert.False(environ.ContainsKey("SHORt"));
+    }
+
+    [Fact]
+    public void A_non_ASCII_key_is_compared_as_UTF_8()
+    {
+        using var environ = Create([new("GRÜSSE", "1"), new("GRUSSE", "2"), new("X_\u00E9", "3")]);
+
+        Assert.Equal("1", environ["GRÜSSE"]);
+        Assert.Equal("2", environ["GRUSSE"]);
+        Assert.Equal("3", environ["X_é"]);
+        Assert.False(environ.ContainsKey("GRÜSSE\u0301"));
+        Assert.False(environ.ContainsKey("X_e"));
+    }
+
+    [Fact]
     public void A_long_key_is_looked_up_too()
     {
         var name = new string('K', 1000);

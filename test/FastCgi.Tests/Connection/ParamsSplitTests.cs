@@ -45,6 +45,32 @@ public sealed class ParamsSplitTests
         Assert.Equal(Sorted(environ), Sorted(seen));
     }
 
+    [Fact]
+    public async Task A_stream_of_both_length_forms_cut_into_two_records_at_every_offset_reaches_the_handler_whole()
+    {
+        // Lengths of 127 and 128 in both places, so every cut falls once inside a one-byte prefix pair, inside a
+        // four-byte prefix, between the two prefixes, inside a name and inside a value (spec 3.4).
+        KeyValuePair<string, string>[] pairs =
+        [
+            new(new string('A', 127), new string('a', 128)),
+            new(new string('B', 128), new string('b', 127)),
+            new("C", ""),
+            new(new string('D', 128), new string('d', 128)),
+        ];
+        var stream = NameValues(pairs);
+        var expected = "captured " + string.Concat(pairs.Select(pair => $"{pair.Key}={pair.Value};"));
+        await using var connection = new InMemoryConnection(() => new EnvironEcho());
+
+        for (var cut = 1; cut < stream.Length; cut++)
+        {
+            byte[] records = [.. Begin(1), .. Record(Params, 1, stream.AsSpan(0, cut)), .. Record(Params, 1, stream.AsSpan(cut)), .. Record(Params, 1, []), .. Record(Stdin, 1, [])];
+            await connection.WebServer.SendAsync(records);
+
+            var response = await connection.WebServer.ReadResponseAsync(1);
+            Assert.Equal("Content-Type: text/html; charset=utf-8\r\n\r\n" + expected, response.Text);
+        }
+    }
+
     /// <summary>
     /// Sends one request whose PARAMS stream is cut every <paramref name="recordSize"/> bytes, and returns the
     /// environ the handler saw once END_REQUEST arrived.
@@ -81,6 +107,19 @@ public sealed class ParamsSplitTests
 
     private static List<KeyValuePair<string, string>> Sorted(IEnumerable<KeyValuePair<string, string>> pairs) =>
         [.. pairs.OrderBy(pair => pair.Key, StringComparer.Ordinal)];
+
+    // Writes the variables back in the order they came.
+    private sealed class EnvironEcho : Handler
+    {
+        public override void Process(Request request)
+        {
+            request.Write("captured ");
+            foreach (var pair in request.Environ)
+            {
+                request.Write($"{pair.Key}={pair.Value};");
+            }
+        }
+    }
 
     private sealed class EnvironCapture(TaskCompletionSource<Dictionary<string, string>> seen) : Handler
     {

@@ -88,6 +88,41 @@ public class NameValueReaderTests
         Assert.Equal("v"u8.ToArray(), pair.Value);
     }
 
+    // Each length in the one-byte form (1) or the four-byte form (4), at 127 and 128 where the forms meet, and the
+    // four-byte form of small lengths, which the one-byte fast path must leave to the general one.
+    [Theory]
+    [InlineData(0, 1, 0, 1)]
+    [InlineData(127, 1, 127, 1)]
+    [InlineData(128, 4, 1, 1)]
+    [InlineData(1, 1, 128, 4)]
+    [InlineData(127, 1, 128, 4)]
+    [InlineData(128, 4, 127, 1)]
+    [InlineData(128, 4, 128, 4)]
+    [InlineData(5, 4, 3, 1)]
+    [InlineData(3, 1, 5, 4)]
+    [InlineData(0, 4, 0, 4)]
+    [InlineData(70000, 4, 65536, 4)]
+    public void ReadPair_reads_each_length_form_in_place_and_moves_past_the_pair(int nameLength, int nameForm, int valueLength, int valueForm)
+    {
+        // A pair in front and an empty pair behind: the pair under test sits inside a stream, as most do.
+        byte[] lead = [0x01, 0x01, (byte)'a', (byte)'b'];
+        var name = Filled(nameLength, (byte)'n');
+        var value = Filled(valueLength, (byte)'v');
+        byte[] data = [.. lead, .. Prefix(nameLength, nameForm), .. Prefix(valueLength, valueForm), .. name, .. value, 0x00, 0x00];
+        var position = lead.Length;
+
+        var nameStart = NameValueReader.ReadPair(data, ref position, out var actualNameLength, out var actualValueLength);
+
+        Assert.Equal(lead.Length + nameForm + valueForm, nameStart);
+        Assert.Equal((nameLength, valueLength), (actualNameLength, actualValueLength));
+        Assert.Equal(data.Length - 2, position);
+        Assert.Equal(name, data.AsSpan(nameStart, nameLength).ToArray());
+        Assert.Equal(value, data.AsSpan(nameStart + nameLength, valueLength).ToArray());
+
+        var emptyStart = NameValueReader.ReadPair(data, ref position, out var emptyName, out var emptyValue);
+        Assert.Equal((data.Length, 0, 0, data.Length), (emptyStart, emptyName, emptyValue, position));
+    }
+
     [Fact]
     public void Parse_decodes_a_1_MB_value()
     {
@@ -110,6 +145,9 @@ public class NameValueReaderTests
     [InlineData(new byte[] { 0x80, 0x00, 0x00, 0x80 }, "Name-value data ends inside a length prefix: 0 of 1 bytes present.")]
     [InlineData(new byte[] { 0x00, 0x00, 0xFF }, "Name-value data ends inside a length prefix: 1 of 4 bytes present.")]
     [InlineData(new byte[] { 0x01, 0x01, (byte)'a', (byte)'b', 0x05 }, "Name-value data ends inside a length prefix: 0 of 1 bytes present.")]
+    [InlineData(new byte[] { 0x7F, 0x80 }, "Name-value data ends inside a length prefix: 1 of 4 bytes present.")]
+    [InlineData(new byte[] { 0x7F, 0x80, 0x00, 0x00 }, "Name-value data ends inside a length prefix: 3 of 4 bytes present.")]
+    [InlineData(new byte[] { 0x80, 0x00, 0x00, 0x01 }, "Name-value data ends inside a length prefix: 0 of 1 bytes present.")]
     public void Parse_rejects_a_truncated_length_prefix(byte[] data, string message)
     {
         var exception = Assert.Throws<ProtocolException>(() => Parse(data));
@@ -182,6 +220,16 @@ public class NameValueReaderTests
             Assert.Equal(expected[i].Name, collector.Pairs[i].Name);
             Assert.Equal(expected[i].Value, collector.Pairs[i].Value);
         }
+    }
+
+    private static byte[] Prefix(int length, int form) =>
+        form == 1 ? [(byte)length] : [(byte)((length >> 24) | 0x80), (byte)(length >> 16), (byte)(length >> 8), (byte)length];
+
+    private static byte[] Filled(int length, byte fill)
+    {
+        var bytes = new byte[length];
+        bytes.AsSpan().Fill(fill);
+        return bytes;
     }
 
     private static void Parse(byte[] data)
