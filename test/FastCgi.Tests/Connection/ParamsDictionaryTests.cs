@@ -46,6 +46,18 @@ public sealed class ParamsDictionaryTests
     }
 
     [Fact]
+    public void More_pairs_than_the_first_index_holds_are_all_kept()
+    {
+        var pairs = Enumerable.Range(0, 100).Select(i => new KeyValuePair<string, string>($"VAR_{i}", $"value {i}")).ToArray();
+        using var environ = Create(pairs);
+
+        Assert.Equal(100, environ.Count);
+        Assert.Equal(pairs, environ);
+        Assert.Equal("value 0", environ["VAR_0"]);
+        Assert.Equal("value 99", environ["VAR_99"]);
+    }
+
+    [Fact]
     public void A_non_ASCII_key_is_compared_as_UTF_8()
     {
         using var environ = Create([new("GRÜSSE", "1"), new("GRUSSE", "2"), new("X_\u00E9", "3")]);
