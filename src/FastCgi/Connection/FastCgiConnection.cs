@@ -525,6 +525,7 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         var deferred = false;
         foreach (var request in _ready)
         {
+            request.HandOutInput();
             if (request.AwaitsInput)
             {
                 ThreadPool.UnsafeQueueUserWorkItem(request.WorkItem, preferLocal: false);

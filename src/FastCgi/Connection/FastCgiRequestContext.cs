@@ -30,6 +30,7 @@ public sealed class FastCgiRequestContext
     private IAbortObserver? _abortObserver;
     private int _abortReason;
     private int _state;
+    private volatile bool _listed;
 
     internal FastCgiRequestContext(IRequestLifecycle lifecycle, ConnectionOutput output, PipeOptions pipeOptions, TimeProvider time)
     {
@@ -94,6 +95,13 @@ public sealed class FastCgiRequestContext
     public object? ApplicationState { get; set; }
 
     internal ushort Id { get; private set; }
+
+    /// <summary>Whether the request is in its connection's table; set and cleared under the table's lock.</summary>
+    internal bool Listed
+    {
+        get => _listed;
+        set => _listed = value;
+    }
 
     internal RequestState State => (RequestState)Volatile.Read(ref _state);
 
@@ -164,6 +172,13 @@ public sealed class FastCgiRequestContext
     /// Called by the read loop, the only writer of the pipes.
     /// </summary>
     internal bool TryReset() => Stdin.TryReset() && (Role != Role.Filter || _data!.TryReset());
+
+    /// <summary>The application is about to start: its input streams go through their pipes from now on.</summary>
+    internal void HandOutInput()
+    {
+        Stdin.HandOut();
+        DataInput?.HandOut();
+    }
 
     /// <summary>Moves the request forward; false when it is already there or past it.</summary>
     internal bool TryMoveTo(RequestState next)
