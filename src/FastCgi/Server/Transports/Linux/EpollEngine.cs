@@ -153,9 +153,6 @@ internal sealed unsafe class EpollEngine : IDisposable
         }
     }
 
-    /// <summary>Whether events are handed to the thread pool rather than run on the loop (a handler blocked lately).</summary>
-    public bool Cautious => Stopwatch.GetTimestamp() < Volatile.Read(ref _cautiousUntil);
-
     public void Dispose()
     {
         ThreadPoolGuard.Unwatch(CheckStalls);
@@ -385,7 +382,9 @@ internal sealed unsafe class EpollEngine : IDisposable
         {
             lock (_deferredLock)
             {
-                if (Retired || Engine.Cautious)
+                // The event being handled was timed as it began: no clock read of its own.
+                var now = Volatile.Read(ref EventStartedAt);
+                if (Retired || (now != 0 ? now : Stopwatch.GetTimestamp()) < Volatile.Read(ref Engine._cautiousUntil))
                 {
                     return false;
                 }
@@ -397,7 +396,8 @@ internal sealed unsafe class EpollEngine : IDisposable
 
         public void RunDeferred()
         {
-            while (true)
+            // Only this thread adds work and Retire only takes it away, so an empty queue seen without the lock is empty.
+            while (_deferred.Count > 0)
             {
                 IThreadPoolWorkItem? work;
                 lock (_deferredLock)
