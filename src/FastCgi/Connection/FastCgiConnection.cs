@@ -33,6 +33,12 @@ internal sealed class FastCgiConnection : IRequestLifecycle
 
     // Requests whose PARAMS ended in the records being processed, started after them.
     private readonly List<FastCgiRequestContext> _ready = [];
+
+    // Requests that may still wait for input (read loop only): a read's start is timed only while one does.
+    private readonly List<FastCgiRequestContext> _inputs = [];
+
+    // Whether requests begun in the records being processed have no PARAMS deadline yet.
+    private bool _unstamped;
     private long _readStartedAt;
     private volatile bool _readPending;
     private int _timedOut;
@@ -202,14 +208,21 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         try
         {
             ValueTask processing;
-            var started = ApplicationClock.Enter();
+
+            // A loop thread blocked by the application is the epoll engine's stall watch to find; the thread pool
+            // guard's clock counts only applications on other threads.
+            var guarded = GuardedThread.IsCurrent;
+            var started = guarded ? 0 : ApplicationClock.Enter();
             try
             {
                 processing = _application.ProcessRequestAsync(request);
             }
             finally
             {
-                ApplicationClock.Exit(started);
+                if (!guarded)
+                {
+                    ApplicationClock.Exit(started);
+                }
             }
 
             await processing.ConfigureAwait(false);
@@ -319,7 +332,8 @@ internal sealed class FastCgiConnection : IRequestLifecycle
     {
         while (true)
         {
-            Volatile.Write(ref _readStartedAt, _settings.TimeProvider.GetTimestamp());
+            // Timed for the input deadline only while a request waits for input: none does between kept requests.
+            Volatile.Write(ref _readStartedAt, AnyAwaitsInput() ? _settings.TimeProvider.GetTimestamp() : long.MaxValue);
             _readPending = true;
             var result = await _input.ReadAsync().ConfigureAwait(false);
             _readPending = false;
@@ -333,12 +347,20 @@ internal sealed class FastCgiConnection : IRequestLifecycle
 
                 while (RecordReader.TryReadRecord(ref buffer, out var header, out var content))
                 {
-                    await ProcessRecordAsync(header, content).ConfigureAwait(false);
+                    var processing = ProcessRecordAsync(header, content);
+                    if (!processing.IsCompleted)
+                    {
+                        StampBegun();
+                    }
+
+                    await processing.ConfigureAwait(false);
                     if (_requests.Closing)
                     {
                         return;
                     }
                 }
+
+                StampBegun();
 
                 if (_ready.Count > 1)
                 {
@@ -367,6 +389,47 @@ internal sealed class FastCgiConnection : IRequestLifecycle
             finally
             {
                 _input.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether a request may wait for input from the web server; forgets the ones that no longer can. Only the read
+    /// loop moves a request's input forward, so one that waits for input while this read is pending already did when
+    /// it began.
+    /// </summary>
+    private bool AnyAwaitsInput()
+    {
+        for (var i = _inputs.Count - 1; i >= 0; i--)
+        {
+            var request = _inputs[i];
+            if (!request.AwaitsInput || request.State == RequestState.Ended)
+            {
+                _inputs.RemoveAt(i);
+            }
+        }
+
+        return _inputs.Count > 0;
+    }
+
+    /// <summary>
+    /// Starts the PARAMS deadline of the requests begun in this read that still receive PARAMS: one clock read for
+    /// all of them, taken before anything that may wait, and none for a request whose PARAMS came whole.
+    /// </summary>
+    private void StampBegun()
+    {
+        if (!_unstamped)
+        {
+            return;
+        }
+
+        _unstamped = false;
+        var now = _settings.TimeProvider.GetTimestamp();
+        foreach (var request in _inputs)
+        {
+            if (request.State == RequestState.ReceivingParams && request.BegunAt == long.MaxValue)
+            {
+                request.BegunAt = now;
             }
         }
     }
@@ -439,6 +502,12 @@ internal sealed class FastCgiConnection : IRequestLifecycle
             return Output.RefuseAsync(requestId, status);
         }
 
+        if (_requests.TryGet(requestId, out var request) && !_inputs.Contains(request))
+        {
+            _inputs.Add(request);
+        }
+
+        _unstamped = true;
         ConnectionLog.RequestBegun(_settings.Logger, _id, requestId, body.Role);
         return ValueTask.CompletedTask;
     }
@@ -447,7 +516,7 @@ internal sealed class FastCgiConnection : IRequestLifecycle
     private FastCgiRequestContext TakeContext()
     {
         var request = Interlocked.Exchange(ref _finished, null);
-        return request is not null && request.TryReset() ? request : new FastCgiRequestContext(this, Output, _pipeOptions, _settings.TimeProvider);
+        return request is not null && request.TryReset() ? request : new FastCgiRequestContext(this, Output, _pipeOptions);
     }
 
     private ValueTask ParamsAsync(FastCgiRequestContext request, ReadOnlySequence<byte> content)

@@ -20,7 +20,6 @@ public sealed class FastCgiRequestContext
     private readonly RecordStreamWriter _stdout;
     private readonly RecordStreamWriter _stderr;
     private readonly PipeOptions _pipeOptions;
-    private readonly TimeProvider _time;
     private RequestInput? _data;
     private PipeReader? _noData;
     private byte[] _params = [];
@@ -31,12 +30,12 @@ public sealed class FastCgiRequestContext
     private int _abortReason;
     private int _state;
     private volatile bool _listed;
+    private long _begunAt;
 
-    internal FastCgiRequestContext(IRequestLifecycle lifecycle, ConnectionOutput output, PipeOptions pipeOptions, TimeProvider time)
+    internal FastCgiRequestContext(IRequestLifecycle lifecycle, ConnectionOutput output, PipeOptions pipeOptions)
     {
         _lifecycle = lifecycle;
         _pipeOptions = pipeOptions;
-        _time = time;
         Stdin = new RequestInput(pipeOptions);
         _stdout = new RecordStreamWriter(output, RecordType.Stdout, this);
         _stderr = new RecordStreamWriter(output, RecordType.Stderr, this);
@@ -113,8 +112,15 @@ public sealed class FastCgiRequestContext
     /// <summary>The DATA stream, for the Filter role only.</summary>
     internal RequestInput? DataInput => Role == Role.Filter ? _data : null;
 
-    /// <summary>When BEGIN_REQUEST arrived (<see cref="TimeProvider.GetTimestamp"/>), for the PARAMS deadline.</summary>
-    internal long BegunAt { get; private set; }
+    /// <summary>
+    /// When the read with BEGIN_REQUEST was processed (<see cref="TimeProvider.GetTimestamp"/>), for the PARAMS
+    /// deadline; the maximum until the read loop sets it, and for a request whose PARAMS came in that same read.
+    /// </summary>
+    internal long BegunAt
+    {
+        get => Volatile.Read(ref _begunAt);
+        set => Volatile.Write(ref _begunAt, value);
+    }
 
     /// <summary>Whether the request still waits for input from the web server (PARAMS, STDIN or DATA).</summary>
     internal bool AwaitsInput => State == RequestState.ReceivingParams || !Stdin.Ended || (DataInput is { Ended: false });
@@ -147,7 +153,7 @@ public sealed class FastCgiRequestContext
         Id = requestId;
         Role = role;
         KeepConnection = keepConnection;
-        BegunAt = _time.GetTimestamp();
+        BegunAt = long.MaxValue;
         _abortReason = (int)AbortReason.None;
         _abortObserver = null;
         _environ = null;
