@@ -414,7 +414,9 @@ internal sealed class FastCgiConnection : IRequestLifecycle
 
     /// <summary>
     /// Starts the PARAMS deadline of the requests begun in this read that still receive PARAMS: one clock read for
-    /// all of them, taken before anything that may wait, and none for a request whose PARAMS came whole.
+    /// all of them, and none for a request whose PARAMS came whole. Taken at the end of the read's records, and
+    /// before anything that may wait or that the web server may see (output, an application answering): by then
+    /// the time is what it was at BEGIN_REQUEST, as far as anyone can tell.
     /// </summary>
     private void StampBegun()
     {
@@ -455,6 +457,7 @@ internal sealed class FastCgiConnection : IRequestLifecycle
     {
         if (header.IsManagement)
         {
+            StampBegun();
             return ProcessManagementAsync(header, content);
         }
 
@@ -463,6 +466,7 @@ internal sealed class FastCgiConnection : IRequestLifecycle
             case RecordType.BeginRequest:
                 return BeginRequestAsync(header.RequestId, BeginRequestBody.ReadFrom(content));
             case RecordType.AbortRequest:
+                StampBegun();
                 return _requests.TryGet(header.RequestId, out var aborted) ? AbortAsync(aborted) : ValueTask.CompletedTask;
             case RecordType.Params:
                 return _requests.TryGet(header.RequestId, out var request) ? ParamsAsync(request, content) : ValueTask.CompletedTask;
@@ -499,6 +503,7 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         var refusal = _requests.TryAdmit(requestId, _takeContext, body.Role, body.KeepConnection, _application.Accepts(body.Role));
         if (refusal is { } status)
         {
+            StampBegun();
             return Output.RefuseAsync(requestId, status);
         }
 
@@ -549,9 +554,16 @@ internal sealed class FastCgiConnection : IRequestLifecycle
 
     private ValueTask FeedAsync(RequestInput input, ReadOnlySequence<byte> content)
     {
+        if (input.HandedOut)
+        {
+            // The application reads this stream and may answer on this thread right away.
+            StampBegun();
+        }
+
         var feeding = input.FeedAsync(content, out var waits);
         if (waits)
         {
+            StampBegun();
             // The application has MaxBufferedInputBytes unread: it must be running to catch up, and the read loop
             // waits for it.
             StartReadyRequests();
