@@ -426,12 +426,13 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         }
 
         _unstamped = false;
-        var now = _settings.TimeProvider.GetTimestamp();
+        long? now = null;
         foreach (var request in _inputs)
         {
             if (request.State == RequestState.ReceivingParams && request.BegunAt == long.MaxValue)
             {
-                request.BegunAt = now;
+                now ??= _settings.TimeProvider.GetTimestamp();
+                request.BegunAt = now.Value;
             }
         }
     }
