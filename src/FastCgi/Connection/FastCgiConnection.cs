@@ -248,13 +248,18 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         finally
         {
             // Normally EndRequestAsync released it; this is for a response that could not even be ended.
-            if (_requests.Release(request).Released)
+            var (released, close) = _requests.Release(request);
+            if (released)
             {
                 RequestEnded(request);
-                _requests.Settle();
+                close |= _requests.Settle();
             }
 
             request.Recycle();
+            if (close)
+            {
+                _input.CancelPendingRead();
+            }
         }
     }
 
@@ -282,9 +287,9 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         finally
         {
             request.PendingOutputWritten();
-            if (released)
+            if (released && _requests.Settle())
             {
-                _requests.Settle();
+                close = true;
             }
 
             if (close)
@@ -579,6 +584,11 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         if (request.Stdin.Length + content.Length > limit)
         {
             // The application's next read fails (a 413 in jonpy's handler model); the rest of this body is dropped.
+            if (request.Stdin.HandedOut)
+            {
+                StampBegun();
+            }
+
             request.Stdin.Count(content.Length);
             ConnectionLog.BodyTooLarge(_settings.Logger, _id, request.Id, limit);
             request.Stdin.End(new RequestBodyTooLargeException(limit));
@@ -661,9 +671,9 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         finally
         {
             request.Recycle();
-            if (released)
+            if (released && _requests.Settle())
             {
-                _requests.Settle();
+                _input.CancelPendingRead();
             }
         }
     }

@@ -138,15 +138,21 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
     }
 
     /// <summary>A released request's last write is done; the connection may close once none is left.</summary>
-    public void Settle()
+    /// <returns>Whether the connection should end now: it was asked to stop, and this was its last request.</returns>
+    public bool Settle()
     {
         lock (_lock)
         {
-            if (--_inFlight == 0)
+            if (--_inFlight > 0)
             {
-                _idleSince = settings.TimeProvider.GetTimestamp();
-                _allDone?.TrySetResult();
+                return false;
             }
+
+            _idleSince = settings.TimeProvider.GetTimestamp();
+            _allDone?.TrySetResult();
+
+            // A stop asked for after this request's release found it still in flight, so it ends the connection here.
+            return _stopRequested;
         }
     }
 
