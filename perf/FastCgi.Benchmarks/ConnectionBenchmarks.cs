@@ -102,7 +102,7 @@ public class RequestSetupBenchmarks
     [Benchmark(Baseline = true)]
     public object NewRequestContext()
     {
-        var context = new FastCgiRequestContext(null!, _output, _pipeOptions, TimeProvider.System);
+        var context = new FastCgiRequestContext(null!, _output, _pipeOptions);
         context.Begin(1, Role.Responder, keepConnection: true);
         context.EndInput(new IOException("done"));
         return context;
@@ -111,7 +111,7 @@ public class RequestSetupBenchmarks
     [Benchmark]
     public object NewRequestContextAndRequest()
     {
-        var context = new FastCgiRequestContext(null!, _output, _pipeOptions, TimeProvider.System);
+        var context = new FastCgiRequestContext(null!, _output, _pipeOptions);
         context.Begin(1, Role.Responder, keepConnection: true);
         using var request = new FastCgiRequest(context);
         return request;

@@ -140,10 +140,17 @@ internal sealed class ConnectionOutput(PipeWriter writer, TimeProvider time)
         }
 
         _flushDeferred = false;
-        Volatile.Write(ref _flushingSince, time.GetTimestamp());
         try
         {
-            var result = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            var flush = writer.FlushAsync(cancellationToken);
+            if (!flush.IsCompleted)
+            {
+                // Only a flush that waits for the web server can pass the write timeout: timed from here, microseconds
+                // after it began, and a flush the socket took at once costs no clock read.
+                Volatile.Write(ref _flushingSince, time.GetTimestamp());
+            }
+
+            var result = await flush.ConfigureAwait(false);
             if (result.IsCompleted || result.IsCanceled)
             {
                 _failed = true;

@@ -33,6 +33,12 @@ internal sealed class FastCgiConnection : IRequestLifecycle
 
     // Requests whose PARAMS ended in the records being processed, started after them.
     private readonly List<FastCgiRequestContext> _ready = [];
+
+    // Requests that may still wait for input (read loop only): a read's start is timed only while one does.
+    private readonly List<FastCgiRequestContext> _inputs = [];
+
+    // Whether requests begun in the records being processed have no PARAMS deadline yet.
+    private bool _unstamped;
     private long _readStartedAt;
     private volatile bool _readPending;
     private int _timedOut;
@@ -202,14 +208,21 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         try
         {
             ValueTask processing;
-            var started = ApplicationClock.Enter();
+
+            // A loop thread blocked by the application is the epoll engine's stall watch to find; the thread pool
+            // guard's clock counts only applications on other threads.
+            var guarded = GuardedThread.IsCurrent;
+            var started = guarded ? 0 : ApplicationClock.Enter();
             try
             {
                 processing = _application.ProcessRequestAsync(request);
             }
             finally
             {
-                ApplicationClock.Exit(started);
+                if (!guarded)
+                {
+                    ApplicationClock.Exit(started);
+                }
             }
 
             await processing.ConfigureAwait(false);
@@ -235,13 +248,18 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         finally
         {
             // Normally EndRequestAsync released it; this is for a response that could not even be ended.
-            if (_requests.Release(request).Released)
+            var (released, close) = _requests.Release(request);
+            if (released)
             {
                 RequestEnded(request);
-                _requests.Settle();
+                close |= _requests.Settle();
             }
 
             request.Recycle();
+            if (close)
+            {
+                _input.CancelPendingRead();
+            }
         }
     }
 
@@ -269,9 +287,9 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         finally
         {
             request.PendingOutputWritten();
-            if (released)
+            if (released && _requests.Settle())
             {
-                _requests.Settle();
+                close = true;
             }
 
             if (close)
@@ -319,7 +337,8 @@ internal sealed class FastCgiConnection : IRequestLifecycle
     {
         while (true)
         {
-            Volatile.Write(ref _readStartedAt, _settings.TimeProvider.GetTimestamp());
+            // Timed for the input deadline only while a request waits for input: none does between kept requests.
+            Volatile.Write(ref _readStartedAt, AnyAwaitsInput() ? _settings.TimeProvider.GetTimestamp() : long.MaxValue);
             _readPending = true;
             var result = await _input.ReadAsync().ConfigureAwait(false);
             _readPending = false;
@@ -333,12 +352,20 @@ internal sealed class FastCgiConnection : IRequestLifecycle
 
                 while (RecordReader.TryReadRecord(ref buffer, out var header, out var content))
                 {
-                    await ProcessRecordAsync(header, content).ConfigureAwait(false);
+                    var processing = ProcessRecordAsync(header, content);
+                    if (!processing.IsCompleted)
+                    {
+                        StampBegun();
+                    }
+
+                    await processing.ConfigureAwait(false);
                     if (_requests.Closing)
                     {
                         return;
                     }
                 }
+
+                StampBegun();
 
                 if (_ready.Count > 1)
                 {
@@ -371,6 +398,50 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         }
     }
 
+    /// <summary>
+    /// Whether a request may wait for input from the web server; forgets the ones that no longer can. Only the read
+    /// loop moves a request's input forward, so one that waits for input while this read is pending already did when
+    /// it began.
+    /// </summary>
+    private bool AnyAwaitsInput()
+    {
+        for (var i = _inputs.Count - 1; i >= 0; i--)
+        {
+            var request = _inputs[i];
+            if (!request.AwaitsInput || request.State == RequestState.Ended)
+            {
+                _inputs.RemoveAt(i);
+            }
+        }
+
+        return _inputs.Count > 0;
+    }
+
+    /// <summary>
+    /// Starts the PARAMS deadline of the requests begun in this read that still receive PARAMS: one clock read for
+    /// all of them, and none for a request whose PARAMS came whole. Taken at the end of the read's records, and
+    /// before anything that may wait or that the web server may see (output, an application answering): by then
+    /// the time is what it was at BEGIN_REQUEST, as far as anyone can tell.
+    /// </summary>
+    private void StampBegun()
+    {
+        if (!_unstamped)
+        {
+            return;
+        }
+
+        _unstamped = false;
+        long? now = null;
+        foreach (var request in _inputs)
+        {
+            if (request.State == RequestState.ReceivingParams && request.BegunAt == long.MaxValue)
+            {
+                now ??= _settings.TimeProvider.GetTimestamp();
+                request.BegunAt = now.Value;
+            }
+        }
+    }
+
     /// <summary>Requests whose application never started (PARAMS incomplete, or queued after this read) end with the connection.</summary>
     private void ReleaseUnstarted()
     {
@@ -392,6 +463,7 @@ internal sealed class FastCgiConnection : IRequestLifecycle
     {
         if (header.IsManagement)
         {
+            StampBegun();
             return ProcessManagementAsync(header, content);
         }
 
@@ -400,6 +472,7 @@ internal sealed class FastCgiConnection : IRequestLifecycle
             case RecordType.BeginRequest:
                 return BeginRequestAsync(header.RequestId, BeginRequestBody.ReadFrom(content));
             case RecordType.AbortRequest:
+                StampBegun();
                 return _requests.TryGet(header.RequestId, out var aborted) ? AbortAsync(aborted) : ValueTask.CompletedTask;
             case RecordType.Params:
                 return _requests.TryGet(header.RequestId, out var request) ? ParamsAsync(request, content) : ValueTask.CompletedTask;
@@ -436,9 +509,16 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         var refusal = _requests.TryAdmit(requestId, _takeContext, body.Role, body.KeepConnection, _application.Accepts(body.Role));
         if (refusal is { } status)
         {
+            StampBegun();
             return Output.RefuseAsync(requestId, status);
         }
 
+        if (_requests.TryGet(requestId, out var request) && !_inputs.Contains(request))
+        {
+            _inputs.Add(request);
+        }
+
+        _unstamped = true;
         ConnectionLog.RequestBegun(_settings.Logger, _id, requestId, body.Role);
         return ValueTask.CompletedTask;
     }
@@ -447,7 +527,7 @@ internal sealed class FastCgiConnection : IRequestLifecycle
     private FastCgiRequestContext TakeContext()
     {
         var request = Interlocked.Exchange(ref _finished, null);
-        return request is not null && request.TryReset() ? request : new FastCgiRequestContext(this, Output, _pipeOptions, _settings.TimeProvider);
+        return request is not null && request.TryReset() ? request : new FastCgiRequestContext(this, Output, _pipeOptions);
     }
 
     private ValueTask ParamsAsync(FastCgiRequestContext request, ReadOnlySequence<byte> content)
@@ -480,9 +560,16 @@ internal sealed class FastCgiConnection : IRequestLifecycle
 
     private ValueTask FeedAsync(RequestInput input, ReadOnlySequence<byte> content)
     {
+        if (input.HandedOut)
+        {
+            // The application reads this stream and may answer on this thread right away.
+            StampBegun();
+        }
+
         var feeding = input.FeedAsync(content, out var waits);
         if (waits)
         {
+            StampBegun();
             // The application has MaxBufferedInputBytes unread: it must be running to catch up, and the read loop
             // waits for it.
             StartReadyRequests();
@@ -497,6 +584,11 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         if (request.Stdin.Length + content.Length > limit)
         {
             // The application's next read fails (a 413 in jonpy's handler model); the rest of this body is dropped.
+            if (request.Stdin.HandedOut)
+            {
+                StampBegun();
+            }
+
             request.Stdin.Count(content.Length);
             ConnectionLog.BodyTooLarge(_settings.Logger, _id, request.Id, limit);
             request.Stdin.End(new RequestBodyTooLargeException(limit));
@@ -525,6 +617,7 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         var deferred = false;
         foreach (var request in _ready)
         {
+            request.HandOutInput();
             if (request.AwaitsInput)
             {
                 ThreadPool.UnsafeQueueUserWorkItem(request.WorkItem, preferLocal: false);
@@ -578,9 +671,9 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         finally
         {
             request.Recycle();
-            if (released)
+            if (released && _requests.Settle())
             {
-                _requests.Settle();
+                _input.CancelPendingRead();
             }
         }
     }

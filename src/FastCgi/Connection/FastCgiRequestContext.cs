@@ -20,7 +20,6 @@ public sealed class FastCgiRequestContext
     private readonly RecordStreamWriter _stdout;
     private readonly RecordStreamWriter _stderr;
     private readonly PipeOptions _pipeOptions;
-    private readonly TimeProvider _time;
     private RequestInput? _data;
     private PipeReader? _noData;
     private byte[] _params = [];
@@ -30,12 +29,13 @@ public sealed class FastCgiRequestContext
     private IAbortObserver? _abortObserver;
     private int _abortReason;
     private int _state;
+    private volatile bool _listed;
+    private long _begunAt;
 
-    internal FastCgiRequestContext(IRequestLifecycle lifecycle, ConnectionOutput output, PipeOptions pipeOptions, TimeProvider time)
+    internal FastCgiRequestContext(IRequestLifecycle lifecycle, ConnectionOutput output, PipeOptions pipeOptions)
     {
         _lifecycle = lifecycle;
         _pipeOptions = pipeOptions;
-        _time = time;
         Stdin = new RequestInput(pipeOptions);
         _stdout = new RecordStreamWriter(output, RecordType.Stdout, this);
         _stderr = new RecordStreamWriter(output, RecordType.Stderr, this);
@@ -95,6 +95,13 @@ public sealed class FastCgiRequestContext
 
     internal ushort Id { get; private set; }
 
+    /// <summary>Whether the request is in its connection's table; set and cleared under the table's lock.</summary>
+    internal bool Listed
+    {
+        get => _listed;
+        set => _listed = value;
+    }
+
     internal RequestState State => (RequestState)Volatile.Read(ref _state);
 
     /// <summary>Whether the request left the connection: nothing more of it may be sent.</summary>
@@ -105,8 +112,15 @@ public sealed class FastCgiRequestContext
     /// <summary>The DATA stream, for the Filter role only.</summary>
     internal RequestInput? DataInput => Role == Role.Filter ? _data : null;
 
-    /// <summary>When BEGIN_REQUEST arrived (<see cref="TimeProvider.GetTimestamp"/>), for the PARAMS deadline.</summary>
-    internal long BegunAt { get; private set; }
+    /// <summary>
+    /// When the read with BEGIN_REQUEST was processed (<see cref="TimeProvider.GetTimestamp"/>), for the PARAMS
+    /// deadline; the maximum until the read loop sets it, and for a request whose PARAMS came in that same read.
+    /// </summary>
+    internal long BegunAt
+    {
+        get => Volatile.Read(ref _begunAt);
+        set => Volatile.Write(ref _begunAt, value);
+    }
 
     /// <summary>Whether the request still waits for input from the web server (PARAMS, STDIN or DATA).</summary>
     internal bool AwaitsInput => State == RequestState.ReceivingParams || !Stdin.Ended || (DataInput is { Ended: false });
@@ -139,7 +153,7 @@ public sealed class FastCgiRequestContext
         Id = requestId;
         Role = role;
         KeepConnection = keepConnection;
-        BegunAt = _time.GetTimestamp();
+        BegunAt = long.MaxValue;
         _abortReason = (int)AbortReason.None;
         _abortObserver = null;
         _environ = null;
@@ -164,6 +178,13 @@ public sealed class FastCgiRequestContext
     /// Called by the read loop, the only writer of the pipes.
     /// </summary>
     internal bool TryReset() => Stdin.TryReset() && (Role != Role.Filter || _data!.TryReset());
+
+    /// <summary>The application is about to start: its input streams go through their pipes from now on.</summary>
+    internal void HandOutInput()
+    {
+        Stdin.HandOut();
+        DataInput?.HandOut();
+    }
 
     /// <summary>Moves the request forward; false when it is already there or past it.</summary>
     internal bool TryMoveTo(RequestState next)

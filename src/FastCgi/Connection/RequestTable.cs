@@ -14,6 +14,10 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
     private bool _stopRequested;
     private long _idleSince = settings.TimeProvider.GetTimestamp();
 
+    // The read loop's last found request: the records of a request mostly follow one another, and while it is listed
+    // (only a release, under the lock, unlists it) it is what the dictionary would return for its id.
+    private FastCgiRequestContext? _last;
+
     private volatile bool _closing;
 
     /// <summary>Whether the connection is to close: no new request, the read loop ends.</summary>
@@ -64,18 +68,35 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
             var request = context();
             request.Begin(requestId, role, keepConnection);
             _requests.Add(requestId, request);
+            request.Listed = true;
+            _last = request;
             _inFlight++;
             AnyBegun = true;
             return null;
         }
     }
 
+    /// <summary>The request with <paramref name="requestId"/>; called by the read loop only.</summary>
     public bool TryGet(ushort requestId, out FastCgiRequestContext request)
     {
+        // A context's id changes only in TryAdmit, on the read loop; a release racing this read is the same race as
+        // one right after a locked look-up.
+        if (_last is { } last && last.Id == requestId && last.Listed)
+        {
+            request = last;
+            return true;
+        }
+
         lock (_lock)
         {
-            return _requests.TryGetValue(requestId, out request!);
+            if (!_requests.TryGetValue(requestId, out request!))
+            {
+                return false;
+            }
         }
+
+        _last = request;
+        return true;
     }
 
     /// <summary>The requests on the connection now.</summary>
@@ -102,6 +123,7 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
             }
 
             _requests.Remove(request.Id);
+            request.Listed = false;
             if (!request.KeepConnection)
             {
                 // Spec 5.1: without FCGI_KEEP_CONN the application closes the connection after the request.
@@ -116,15 +138,21 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
     }
 
     /// <summary>A released request's last write is done; the connection may close once none is left.</summary>
-    public void Settle()
+    /// <returns>Whether the connection should end now: it was asked to stop, and this was its last request.</returns>
+    public bool Settle()
     {
         lock (_lock)
         {
-            if (--_inFlight == 0)
+            if (--_inFlight > 0)
             {
-                _idleSince = settings.TimeProvider.GetTimestamp();
-                _allDone?.TrySetResult();
+                return false;
             }
+
+            _idleSince = settings.TimeProvider.GetTimestamp();
+            _allDone?.TrySetResult();
+
+            // A stop asked for after this request's release found it still in flight, so it ends the connection here.
+            return _stopRequested;
         }
     }
 

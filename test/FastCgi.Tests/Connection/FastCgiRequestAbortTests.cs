@@ -82,7 +82,7 @@ public sealed class FastCgiRequestAbortTests
     private static FastCgiRequestContext NewContext(PipeWriter transport)
     {
         // No connection behind it: these requests neither run nor end, they only write and abort.
-        var context = new FastCgiRequestContext(null!, new ConnectionOutput(transport, TimeProvider.System), new PipeOptions(), TimeProvider.System);
+        var context = new FastCgiRequestContext(null!, new ConnectionOutput(transport, TimeProvider.System), new PipeOptions());
         context.Begin(1, Role.Responder, keepConnection: true);
         return context;
     }

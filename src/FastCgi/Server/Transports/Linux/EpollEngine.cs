@@ -153,9 +153,6 @@ internal sealed unsafe class EpollEngine : IDisposable
         }
     }
 
-    /// <summary>Whether events are handed to the thread pool rather than run on the loop (a handler blocked lately).</summary>
-    public bool Cautious => Stopwatch.GetTimestamp() < Volatile.Read(ref _cautiousUntil);
-
     public void Dispose()
     {
         ThreadPoolGuard.Unwatch(CheckStalls);
@@ -379,13 +376,15 @@ internal sealed unsafe class EpollEngine : IDisposable
 
         /// <summary>
         /// Requests started by the event being handled run after it, on this thread, one at a time, each timed like
-        /// an event. The engine never defers while cautious: what blocked once goes to the thread pool.
+        /// an event (the first from the event's start). The engine never defers while cautious: what blocked once goes to the thread pool.
         /// </summary>
         public bool TryDefer(IThreadPoolWorkItem work)
         {
             lock (_deferredLock)
             {
-                if (Retired || Engine.Cautious)
+                // The event being handled was timed as it began: no clock read of its own.
+                var now = Volatile.Read(ref EventStartedAt);
+                if (Retired || (now != 0 ? now : Stopwatch.GetTimestamp()) < Volatile.Read(ref Engine._cautiousUntil))
                 {
                     return false;
                 }
@@ -397,7 +396,11 @@ internal sealed unsafe class EpollEngine : IDisposable
 
         public void RunDeferred()
         {
-            while (true)
+            // The first runs on the event's own time: the event only read and parsed (microseconds) before it.
+            var first = true;
+
+            // Only this thread adds work and Retire only takes it away, so an empty queue seen without the lock is empty.
+            while (_deferred.Count > 0)
             {
                 IThreadPoolWorkItem? work;
                 lock (_deferredLock)
@@ -408,7 +411,12 @@ internal sealed unsafe class EpollEngine : IDisposable
                     }
                 }
 
-                Volatile.Write(ref EventStartedAt, Stopwatch.GetTimestamp());
+                if (!first)
+                {
+                    Volatile.Write(ref EventStartedAt, Stopwatch.GetTimestamp());
+                }
+
+                first = false;
                 work.Execute();
             }
         }
