@@ -37,8 +37,6 @@ internal sealed class FastCgiConnection : IRequestLifecycle
     // Requests that may still wait for input (read loop only): a read's start is timed only while one does.
     private readonly List<FastCgiRequestContext> _inputs = [];
 
-    // Whether requests begun in the records being processed have no PARAMS deadline yet.
-    private bool _unstamped;
     private long _readStartedAt;
     private volatile bool _readPending;
     private int _timedOut;
@@ -352,20 +350,12 @@ internal sealed class FastCgiConnection : IRequestLifecycle
 
                 while (RecordReader.TryReadRecord(ref buffer, out var header, out var content))
                 {
-                    var processing = ProcessRecordAsync(header, content);
-                    if (!processing.IsCompleted)
-                    {
-                        StampBegun();
-                    }
-
-                    await processing.ConfigureAwait(false);
+                    await ProcessRecordAsync(header, content).ConfigureAwait(false);
                     if (_requests.Closing)
                     {
                         return;
                     }
                 }
-
-                StampBegun();
 
                 if (_ready.Count > 1)
                 {
@@ -417,31 +407,6 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         return _inputs.Count > 0;
     }
 
-    /// <summary>
-    /// Starts the PARAMS deadline of the requests begun in this read that still receive PARAMS: one clock read for
-    /// all of them, and none for a request whose PARAMS came whole. Taken at the end of the read's records, and
-    /// before anything that may wait or that the web server may see (output, an application answering): by then
-    /// the time is what it was at BEGIN_REQUEST, as far as anyone can tell.
-    /// </summary>
-    private void StampBegun()
-    {
-        if (!_unstamped)
-        {
-            return;
-        }
-
-        _unstamped = false;
-        long? now = null;
-        foreach (var request in _inputs)
-        {
-            if (request.State == RequestState.ReceivingParams && request.BegunAt == long.MaxValue)
-            {
-                now ??= _settings.TimeProvider.GetTimestamp();
-                request.BegunAt = now.Value;
-            }
-        }
-    }
-
     /// <summary>Requests whose application never started (PARAMS incomplete, or queued after this read) end with the connection.</summary>
     private void ReleaseUnstarted()
     {
@@ -463,7 +428,6 @@ internal sealed class FastCgiConnection : IRequestLifecycle
     {
         if (header.IsManagement)
         {
-            StampBegun();
             return ProcessManagementAsync(header, content);
         }
 
@@ -472,7 +436,6 @@ internal sealed class FastCgiConnection : IRequestLifecycle
             case RecordType.BeginRequest:
                 return BeginRequestAsync(header.RequestId, BeginRequestBody.ReadFrom(content));
             case RecordType.AbortRequest:
-                StampBegun();
                 return _requests.TryGet(header.RequestId, out var aborted) ? AbortAsync(aborted) : ValueTask.CompletedTask;
             case RecordType.Params:
                 return _requests.TryGet(header.RequestId, out var request) ? ParamsAsync(request, content) : ValueTask.CompletedTask;
@@ -509,16 +472,18 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         var refusal = _requests.TryAdmit(requestId, _takeContext, body.Role, body.KeepConnection, _application.Accepts(body.Role));
         if (refusal is { } status)
         {
-            StampBegun();
             return Output.RefuseAsync(requestId, status);
         }
 
-        if (_requests.TryGet(requestId, out var request) && !_inputs.Contains(request))
+        if (_requests.TryGet(requestId, out var request))
         {
-            _inputs.Add(request);
+            request.BegunAt = _settings.TimeProvider.GetTimestamp();
+            if (!_inputs.Contains(request))
+            {
+                _inputs.Add(request);
+            }
         }
 
-        _unstamped = true;
         ConnectionLog.RequestBegun(_settings.Logger, _id, requestId, body.Role);
         return ValueTask.CompletedTask;
     }
@@ -560,16 +525,9 @@ internal sealed class FastCgiConnection : IRequestLifecycle
 
     private ValueTask FeedAsync(RequestInput input, ReadOnlySequence<byte> content)
     {
-        if (input.HandedOut)
-        {
-            // The application reads this stream and may answer on this thread right away.
-            StampBegun();
-        }
-
         var feeding = input.FeedAsync(content, out var waits);
         if (waits)
         {
-            StampBegun();
             // The application has MaxBufferedInputBytes unread: it must be running to catch up, and the read loop
             // waits for it.
             StartReadyRequests();
@@ -584,11 +542,6 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         if (request.Stdin.Length + content.Length > limit)
         {
             // The application's next read fails (a 413 in jonpy's handler model); the rest of this body is dropped.
-            if (request.Stdin.HandedOut)
-            {
-                StampBegun();
-            }
-
             request.Stdin.Count(content.Length);
             ConnectionLog.BodyTooLarge(_settings.Logger, _id, request.Id, limit);
             request.Stdin.End(new RequestBodyTooLargeException(limit));

@@ -113,8 +113,8 @@ public sealed class FastCgiRequestContext
     internal RequestInput? DataInput => Role == Role.Filter ? _data : null;
 
     /// <summary>
-    /// When the read with BEGIN_REQUEST was processed (<see cref="TimeProvider.GetTimestamp"/>), for the PARAMS
-    /// deadline; the maximum until the read loop sets it, and for a request whose PARAMS came in that same read.
+    /// When BEGIN_REQUEST was processed (<see cref="TimeProvider.GetTimestamp"/>), for the PARAMS deadline; the
+    /// maximum until the read loop sets it.
     /// </summary>
     internal long BegunAt
     {

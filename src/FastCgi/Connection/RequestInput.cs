@@ -25,9 +25,6 @@ internal sealed class RequestInput(PipeOptions options)
     /// <summary>Bytes received so far.</summary>
     public long Length { get; private set; }
 
-    /// <summary>Whether the application may read the stream (it was started).</summary>
-    public bool HandedOut => _handedOut;
-
     /// <summary>The application is about to start and may take the reader: from now on the stream goes through the pipe.</summary>
     public void HandOut() => _handedOut = true;
 
