@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using FastCgi.Server.Transports.Linux;
 using FastCgi.Testing;
+using FastCgi.Tests.Cgi;
 using FastCgi.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
@@ -13,8 +14,10 @@ namespace FastCgi.Tests.Server;
 
 /// <summary>
 /// The Linux epoll transport on real Unix sockets: output gathered from many pipe segments into one sendmsg(2)
-/// survives the kernel taking only part of it, and a handler that blocks a loop thread is logged once.
+/// survives the kernel taking only part of it, and a handler that blocks a loop thread is logged once. Alone: the stall
+/// watch's verdicts follow the wall clock, which the other tests' servers and collections skew.
 /// </summary>
+[Collection(nameof(RunsAlone))]
 public sealed class EpollTransportTests
 {
     private const string BlockedWarning = "blocked an I/O thread";
