@@ -64,7 +64,7 @@ for trx in "$results"/*.trx; do
       message = ""; stack = ""
       if (match($0, /<Message>[^<]*<\/Message>/)) message = substr($0, RSTART + 9, RLENGTH - 19)
       if (match($0, /<StackTrace>[^<]*<\/StackTrace>/)) stack = substr($0, RSTART + 12, RLENGTH - 25)
-      printf "--- %s\n%s%s", unescape(name), first_lines(unescape(message), 12), first_lines(unescape(stack), 6)
+      printf "--- %s\n%s%s", unescape(name), first_lines(unescape(message), 40), first_lines(unescape(stack), 6)
     }' "$trx"
 done
 

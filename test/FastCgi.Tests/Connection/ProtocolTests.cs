@@ -195,6 +195,23 @@ public sealed class ProtocolTests
 
     [Theory]
     [MemberData(nameof(Levels))]
+    public async Task An_abort_in_the_same_read_as_the_whole_request_ends_it_once_its_handler_sees_the_abort(ThreadingLevel level)
+    {
+        var app = new TestApp();
+        await using var connection = Connect(level, app);
+        var web = connection.WebServer;
+
+        // The request is complete, so it is ready to run, but its handler starts only after this read's records: the
+        // abort is already there when it does. A web server whose client left at once sends exactly this.
+        await web.SendAsync([.. Request(1, Environ("/wait?a"), []), .. Record(AbortRequest, 1, [])]);
+        Assert.Equal(AbortReason.WebServer, await app["a"].Left.Within("the aborted handler to leave its gate"));
+        var response = await web.ReadResponseAsync(1);
+        Assert.Equal((0, 0, 0), (response.Stdout.Length, response.AppStatus, response.ProtocolStatus));
+        Assert.Equal("Hello, world!\n", (await web.RequestAsync(2, Environ("/hello"))).BodyText);
+    }
+
+    [Theory]
+    [MemberData(nameof(Levels))]
     public async Task A_lost_connection_aborts_the_handler_and_ends_the_connection(ThreadingLevel level)
     {
         var app = new TestApp();
