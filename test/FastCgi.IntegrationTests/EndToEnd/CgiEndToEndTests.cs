@@ -159,4 +159,45 @@ public sealed class CgiEndToEndTests
     /// <summary>Drops the variables the test process itself sets (PATH, HOME, DOTNET_ROOT) from the echoed environ.</summary>
     private static string WithoutProcessVariables(string json) => System.Text.RegularExpressions.Regex.Replace(
         json, "\"(DOTNET_ROOT|HOME|PATH)\":\"[^\"]*\",?", "").Replace(",}", "}", StringComparison.Ordinal);
+
+    [Fact]
+    public async Task Help_lists_the_options_and_exits_0()
+    {
+        var result = await CgiRun.RunAsync(new Dictionary<string, string>(), null, "--help");
+        Assert.StartsWith("Usage: Echo [options]\n", result.Text, StringComparison.Ordinal);
+        Assert.Contains("\n  --listen ADDRESS ", result.Text, StringComparison.Ordinal);
+        Assert.Equal(("", 0), (result.Stderr, result.ExitCode));
+    }
+
+    [Theory]
+    [InlineData("--bogus", "Echo: Unknown option '--bogus'. Try --help.\n")]
+    [InlineData("--threading-level", "Echo: --threading-level needs a value. Try --help.\n")]
+    public async Task A_wrong_option_is_one_line_on_stderr_and_exit_code_2(string arg, string stderr)
+    {
+        var result = await CgiRun.RunAsync(new Dictionary<string, string>(), null, arg);
+        Assert.Equal(("", stderr, 2), (result.Text, result.Stderr, result.ExitCode));
+    }
+
+    [Theory]
+    [InlineData("--listen", "127.0.0.1:1")]
+    [InlineData("--help")]
+    [InlineData("--max-request-body-bytes", "0")]
+    [InlineData("search", "words")]
+    public async Task Run_as_CGI_the_command_line_is_the_clients_query_words_not_options(params string[] words)
+    {
+        // RFC 3875 section 4.4: a query without '=' reaches the program as its arguments (Apache's mod_cgi does it).
+        var result = await CgiRun.RunAsync(CgiVariables.Environ("/cgi-bin/echo/hello?" + string.Join('+', words)), null, words);
+        Assert.Equal("Content-Type: text/plain\r\n\r\nHello, world!\n", result.Text);
+        Assert.Equal(("", 0), (result.Stderr, result.ExitCode));
+    }
+
+    [Fact]
+    public async Task Run_as_CGI_a_wrappers_options_before_the_query_words_are_read()
+    {
+        // A wrapper script's "exec Echo --gzip \"$@\"" under Apache, for /hello?search: Echo --gzip search.
+        var environ = CgiVariables.Environ("/hello?search", extra: new Dictionary<string, string> { ["HTTP_ACCEPT_ENCODING"] = "gzip" });
+        var result = await CgiRun.RunAsync(environ, null, "--gzip", "search");
+        Assert.StartsWith("Content-Type: text/plain\r\nVary: Accept-Encoding\r\nContent-Encoding: gzip\r\n\r\n", result.Text, StringComparison.Ordinal);
+        Assert.Equal(("", 0), (result.Stderr, result.ExitCode));
+    }
 }

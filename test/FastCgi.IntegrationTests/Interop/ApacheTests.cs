@@ -273,3 +273,52 @@ public sealed class ApacheAuthnzTests(ApacheAuthnzFixture fixture) : IClassFixtu
         Assert.Equal("forbidden\n", await denied.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
     }
 }
+
+/// <summary>
+/// Apache mod_cgid running the echo sample as a plain CGI program, a process per request: docs/snippets/apache-cgi.conf.
+/// </summary>
+public sealed class ApacheCgiTests : IAsyncLifetime
+{
+    private ApacheServer? _apache;
+    private HttpClient? _http;
+
+    public async ValueTask InitializeAsync()
+    {
+        _apache = await ApacheServer.StartAsync(["apache-cgi.conf"]);
+        _http = new HttpClient { BaseAddress = new Uri(_apache.BaseUri, "cgi-bin/Echo/"), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http?.Dispose();
+        if (_apache is not null)
+        {
+            await _apache.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Hello_runs_as_CGI()
+    {
+        Assert.Equal("Hello, world!\n", await _http!.GetStringAsync("hello"));
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("--max-request-body-bytes+0")]
+    [InlineData("--listen+127.0.0.1:{port}")]
+    public async Task A_query_without_an_equals_sign_reaches_the_program_as_words_that_are_not_options(string query)
+    {
+        // Apache passes these words as the program's arguments (RFC 3875 section 4.4). Read as options, --help would
+        // print a usage instead of a response, and --listen would start a FastCGI server that never answers.
+        using var response = await _http!.GetAsync("hello?" + query.Replace("{port}", WebServerProcess.Text(WebServerProcess.FreeTcpPort()), StringComparison.Ordinal));
+        Assert.Equal((HttpStatusCode.OK, "Hello, world!\n"), (response.StatusCode, await response.Content.ReadAsStringAsync()));
+    }
+
+    [Fact]
+    public async Task The_words_are_still_the_query_string()
+    {
+        var echoed = await _http!.GetStringAsync("echo?two+words");
+        Assert.Contains("\"QUERY_STRING\":\"two\\u002Bwords\"", echoed, StringComparison.Ordinal);
+    }
+}

@@ -78,4 +78,38 @@ public sealed class FastCgiServerOptionsTests
     {
         Assert.ThrowsAny<ArgumentException>(() => FastCgiServerOptions.FromCommandLine([option, value]));
     }
+
+    [Theory]
+    [InlineData(new[] { "--help" }, "Unknown option '--help'.")]
+    [InlineData(new[] { "9000" }, "Unknown option '9000'.")]
+    [InlineData(new[] { "--listen" }, "--listen needs a value.")]
+    [InlineData(new[] { "--threading-level", "3" }, "--threading-level must be 0, 1 or 2, not '3'.")]
+    [InlineData(new[] { "--max-requests", "-1" }, "--max-requests must be a non-negative integer, not '-1'.")]
+    [InlineData(new[] { "--unix-socket-mode", "rw" }, "--unix-socket-mode must be an octal mode such as 660, not 'rw'.")]
+    [InlineData(new[] { "--unix-socket-mode", "0668" }, "--unix-socket-mode must be an octal mode such as 660, not '0668'.")]
+    [InlineData(new[] { "--unix-socket-mode", "" }, "--unix-socket-mode must be an octal mode such as 660, not ''.")]
+    public void A_command_line_error_says_what_is_wrong_in_words_a_program_can_print(string[] args, string message)
+    {
+        var error = Assert.Throws<ArgumentException>(() => FastCgiServerOptions.FromCommandLine(args));
+
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void The_unix_socket_mode_is_read_as_octal()
+    {
+        Assert.Equal((UnixFileMode)0x1B0, FastCgiServerOptions.FromCommandLine(["--unix-socket-mode", "660"]).UnixSocketMode);
+        Assert.Equal((UnixFileMode)0xFFF, FastCgiServerOptions.FromCommandLine(["--unix-socket-mode", "7777"]).UnixSocketMode);
+    }
+
+    [Fact]
+    public void The_help_names_every_option_the_command_line_reads()
+    {
+        foreach (var option in (string[])["--listen", "--threading-level", "--max-requests", "--gzip", "--unix-socket-mode", "--max-connections",
+            "--max-concurrent-requests", "--max-request-body-bytes", "--input-timeout", "--write-timeout", "--shutdown-timeout"])
+        {
+            Assert.Contains("  " + option + " ", FastCgiServerOptions.CommandLineHelp, StringComparison.Ordinal);
+            Assert.NotEqual("Unknown option '" + option + "'.", Record.Exception(() => FastCgiServerOptions.FromCommandLine([option, "1"]))?.Message);
+        }
+    }
 }
