@@ -102,8 +102,13 @@ public record FastCgiHostOptions
     /// </summary>
     public bool HandleSignals { get; init; } = true;
 
-    /// <summary>Where the host logs connections, requests and protocol errors. Default none.</summary>
-    public ILoggerFactory? LoggerFactory { get; init; }
+    /// <summary>
+    /// Where the host logs connections, requests, protocol errors, timeouts and blocked I/O threads; null logs nothing.
+    /// Default: warnings and errors on standard error, a line each with the UTC time, the level and the category (the
+    /// web server's error log under CGI and mod_fcgid, the service manager's otherwise). Set a factory of your own
+    /// (<c>LoggerFactory.Create(...)</c>) for other levels or destinations.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; init; } = StandardErrorLoggerFactory.Instance;
 
     /// <summary>The clock of every timeout (input, write, shutdown, the lingering close). Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;

@@ -31,6 +31,10 @@ public sealed class HostileInputTests
             Assert.True(await attacker.IsClosedAsync(TimeSpan.FromSeconds(5)), what);
         }
 
+        // With no logger set, the warning goes to standard error: the operator's log.
+        var warning = await server.WaitForOutputLineAsync(line => line.Contains(" closed: protocol error ", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z warning FastCgi\.Connection: Connection \d+ closed: protocol error \w+: .+$", warning);
+
         Assert.Equal("slept 500\n", (await bystander.ReadResponseAsync(1)).BodyText);
         await AssertStillServesAsync(server);
     }

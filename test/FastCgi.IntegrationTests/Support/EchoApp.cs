@@ -26,6 +26,7 @@ internal sealed class EchoServer : IAsyncDisposable
     private readonly Process _process;
     private readonly string _directory;
     private readonly System.Text.StringBuilder _output = new();
+    private readonly SemaphoreSlim _newLine = new(0);
 
     private EchoServer(Process process, string directory, EndPoint endPoint)
     {
@@ -242,6 +243,28 @@ internal sealed class EchoServer : IAsyncDisposable
         throw new InvalidOperationException($"{field} not found for pid {Pid}.");
     }
 
+    /// <summary>Waits until a line of the process's output matches, or fails after <paramref name="timeout"/>.</summary>
+    public async Task<string> WaitForOutputLineAsync(Func<string, bool> match, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            lock (_output)
+            {
+                if (_output.ToString().Split('\n').FirstOrDefault(match) is { } line)
+                {
+                    return line;
+                }
+            }
+
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero || !await _newLine.WaitAsync(left))
+            {
+                throw new TimeoutException($"No such line from the echo sample within {timeout.TotalSeconds} s; its output:\n{Output}");
+            }
+        }
+    }
+
     private void Append(string? line)
     {
         if (line is null)
@@ -253,6 +276,8 @@ internal sealed class EchoServer : IAsyncDisposable
         {
             _output.AppendLine(line);
         }
+
+        _newLine.Release();
     }
 
     /// <summary>

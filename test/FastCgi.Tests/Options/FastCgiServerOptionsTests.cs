@@ -22,7 +22,7 @@ public sealed class FastCgiServerOptionsTests
         { nameof(FastCgiServerOptions.RequestLimits), RequestLimits.Default, o => o.RequestLimits },
         { nameof(FastCgiServerOptions.ShutdownTimeout), TimeSpan.FromSeconds(30), o => o.ShutdownTimeout },
         { nameof(FastCgiServerOptions.HandleSignals), true, o => o.HandleSignals },
-        { nameof(FastCgiServerOptions.LoggerFactory), null, o => o.LoggerFactory },
+        { nameof(FastCgiServerOptions.LoggerFactory), StandardErrorLoggerFactory.Instance, o => o.LoggerFactory },
     };
 
     public static TheoryData<string, Type, Func<FastCgiServerOptions>> Refused => new()
