@@ -14,7 +14,8 @@ namespace FastCgi.Tool;
 /// and an upstream <c>keepalive</c>: FCGI_KEEP_CONN on connections from an <see cref="UpstreamPool"/>, PARAMS from
 /// <see cref="CgiParams"/>, the body streamed as it comes (nginx buffers it first), the CGI response turned into an
 /// HTTP response and streamed back. A client that goes away aborts the request:
-/// FCGI_ABORT_REQUEST, then the connection is closed once the application ends it (or after 5 s), never reused.
+/// FCGI_ABORT_REQUEST, between records, then the connection is closed once the application ends it (or after 5 s),
+/// never reused; a client gone before anything was sent aborts nothing.
 /// </summary>
 internal sealed class FastCgiForwarder(UpstreamPool pool, string documentRoot, TextWriter? log)
 {
@@ -224,14 +225,39 @@ internal sealed class FastCgiForwarder(UpstreamPool pool, string documentRoot, T
         try
         {
             using var readLimit = new CancellationTokenSource();
-            using var sendStop = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
+
+            // Stops the request's sends once the exchange is over. Not the client's token: a record cut short when
+            // the client goes away would make the application read FCGI_ABORT_REQUEST as the rest of that record.
+            using var sendStop = new CancellationTokenSource();
+            using var bodyStop = CancellationTokenSource.CreateLinkedTokenSource(clientAborted, sendStop.Token);
+            if (clientAborted.IsCancellationRequested)
+            {
+                // Nothing went out: the connection is as it was taken, and the application has no request to abort.
+                Log($"#{number} {target}: the client went away before the request was sent");
+                reusable = true;
+                return (default, false);
+            }
+
+            // The head goes out whole before an abort can follow it: FCGI_ABORT_REQUEST for a request the application
+            // never began is ignored (spec 3.3), and its FCGI_END_REQUEST would never come.
+            try
+            {
+                await spec.SendHeadAsync(channel, 1, sendStop.Token).ConfigureAwait(false);
+            }
+            catch (SocketException e)
+            {
+                Log($"#{number} {target}: {e.Message}");
+                return (default, false);
+            }
+
             Log($"#{number} {spec.Role} {target}: forwarded{(upstream.Reused ? " on a kept connection" : " on a new connection")}");
-            var sending = spec.SendAsync(channel, 1, sendStop.Token);
+            var sending = spec.SendBodyAsync(channel, 1, bodyStop.Token, sendStop.Token);
             long abortedAt = 0;
+            Task? aborting = null;
             var onAbort = clientAborted.Register(() =>
             {
                 abortedAt = Stopwatch.GetTimestamp();
-                _ = AbortAsync(channel, number, target, readLimit);
+                aborting = AbortAsync(channel, number, target, readLimit, sendStop.Token);
             });
             RequestOutcome outcome = default;
             try
@@ -245,6 +271,7 @@ internal sealed class FastCgiForwarder(UpstreamPool pool, string documentRoot, T
 
             // A request whose STDIN was not all sent (the application answered first) leaves the connection mid-stream.
             var sentWhole = sending.IsCompletedSuccessfully;
+            var timedOut = readLimit.IsCancellationRequested;
             await sendStop.CancelAsync().ConfigureAwait(false);
             try
             {
@@ -256,13 +283,18 @@ internal sealed class FastCgiForwarder(UpstreamPool pool, string documentRoot, T
             }
 
             await onAbort.DisposeAsync().ConfigureAwait(false);
+            if (aborting is not null)
+            {
+                await aborting.ConfigureAwait(false);
+            }
+
             reusable = outcome.Ended && sentWhole && abortedAt == 0;
             if (abortedAt != 0)
             {
                 var after = Stopwatch.GetElapsedTime(abortedAt).TotalMilliseconds;
                 Log(outcome.Ended
                     ? string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; the application ended it {after:F0} ms after FCGI_ABORT_REQUEST (appStatus {outcome.AppStatus})")
-                    : readLimit.IsCancellationRequested
+                    : timedOut
                         ? string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; no FCGI_END_REQUEST {after:F0} ms after FCGI_ABORT_REQUEST, connection closed")
                         : string.Create(CultureInfo.InvariantCulture, $"#{number} {target}: aborted; the application closed the connection {after:F0} ms after FCGI_ABORT_REQUEST"));
             }
@@ -291,27 +323,23 @@ internal sealed class FastCgiForwarder(UpstreamPool pool, string documentRoot, T
         }
     }
 
-    private async Task AbortAsync(RecordChannel channel, long number, string? target, CancellationTokenSource readLimit)
+    /// <summary>
+    /// FCGI_ABORT_REQUEST after the records already sent, never inside one; the response is waited for 5 s from now,
+    /// not from the send, which waits behind a body record the application is not taking.
+    /// </summary>
+    private async Task AbortAsync(RecordChannel channel, long number, string? target, CancellationTokenSource readLimit, CancellationToken sendStop)
     {
         Log($"#{number} {target}: the client went away; sending FCGI_ABORT_REQUEST");
+        readLimit.CancelAfter(TimeSpan.FromSeconds(5));
         var record = new ArrayBufferWriter<byte>();
         RecordWriter.WriteRecord(record, RecordType.AbortRequest, 1, []);
         try
         {
-            await channel.SendAsync(record.WrittenMemory, CancellationToken.None).ConfigureAwait(false);
+            await channel.SendAsync(record.WrittenMemory, sendStop).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
         {
-            // The connection is gone already: the application sees that as the abort.
-        }
-
-        try
-        {
-            readLimit.CancelAfter(TimeSpan.FromSeconds(5));
-        }
-        catch (ObjectDisposedException)
-        {
-            // The request ended meanwhile.
+            // The connection is gone already (the application sees that as the abort), or the exchange ended first.
         }
     }
 

@@ -44,20 +44,34 @@ internal sealed class FastCgiRequestSpec
     /// <summary>Sends the whole request: head, STDIN from <see cref="Body"/>, then DATA for a filter.</summary>
     public async Task SendAsync(RecordChannel channel, ushort requestId, CancellationToken cancellationToken)
     {
+        await SendHeadAsync(channel, requestId, cancellationToken).ConfigureAwait(false);
+        await SendBodyAsync(channel, requestId, cancellationToken, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>BEGIN_REQUEST and the whole PARAMS stream, in one send.</summary>
+    public async Task SendHeadAsync(RecordChannel channel, ushort requestId, CancellationToken cancellationToken)
+    {
         var head = new ArrayBufferWriter<byte>();
         WriteHead(head, requestId, Role, KeepConnection, Params);
-
-        // The authorizer role has no body; an empty STDIN is still sent, as lighttpd and Apache do (spec 6.3).
         await channel.SendAsync(head.WrittenMemory, cancellationToken).ConfigureAwait(false);
-        await SendStreamAsync(channel, RecordType.Stdin, requestId, Role == Role.Authorizer ? null : Body, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// STDIN from <see cref="Body"/>, then DATA for a filter. <paramref name="readStop"/> stops a read of the streams,
+    /// <paramref name="sendStop"/> a send, which may leave a record cut short.
+    /// </summary>
+    public async Task SendBodyAsync(RecordChannel channel, ushort requestId, CancellationToken readStop, CancellationToken sendStop)
+    {
+        // The authorizer role has no body; an empty STDIN is still sent, as lighttpd and Apache do (spec 6.3).
+        await SendStreamAsync(channel, RecordType.Stdin, requestId, Role == Role.Authorizer ? null : Body, readStop, sendStop).ConfigureAwait(false);
         if (Role == Role.Filter)
         {
-            await SendStreamAsync(channel, RecordType.Data, requestId, Data, cancellationToken).ConfigureAwait(false);
+            await SendStreamAsync(channel, RecordType.Data, requestId, Data, readStop, sendStop).ConfigureAwait(false);
         }
     }
 
     /// <summary>Copies <paramref name="source"/> as stream records of 65528 bytes (no padding needed), then ends the stream.</summary>
-    public static async Task SendStreamAsync(RecordChannel channel, RecordType type, ushort requestId, Stream? source, CancellationToken cancellationToken)
+    private static async Task SendStreamAsync(RecordChannel channel, RecordType type, ushort requestId, Stream? source, CancellationToken readStop, CancellationToken sendStop)
     {
         const int Chunk = 65528;
         var records = new ArrayBufferWriter<byte>(Chunk + FastCgiConstants.HeaderLength);
@@ -65,16 +79,16 @@ internal sealed class FastCgiRequestSpec
         {
             var data = new byte[Chunk];
             int read;
-            while ((read = await source.ReadAsync(data, cancellationToken).ConfigureAwait(false)) > 0)
+            while ((read = await source.ReadAsync(data, readStop).ConfigureAwait(false)) > 0)
             {
                 records.ResetWrittenCount();
                 RecordWriter.WriteRecord(records, type, requestId, data.AsSpan(0, read));
-                await channel.SendAsync(records.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                await channel.SendAsync(records.WrittenMemory, sendStop).ConfigureAwait(false);
             }
         }
 
         records.ResetWrittenCount();
         RecordWriter.WriteEndOfStream(records, type, requestId);
-        await channel.SendAsync(records.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        await channel.SendAsync(records.WrittenMemory, sendStop).ConfigureAwait(false);
     }
 }

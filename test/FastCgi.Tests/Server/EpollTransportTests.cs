@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using System.Threading.Channels;
+using FastCgi.Connection;
 using FastCgi.Server.Transports.Linux;
 using FastCgi.Testing;
 using FastCgi.Tests.Cgi;
@@ -78,25 +80,51 @@ public sealed class EpollTransportTests
         Assert.SkipUnless(OperatingSystem.IsLinux(), "The epoll transport is Linux's; elsewhere the runtime's sockets serve.");
         var path = Path.Combine(Directory.CreateTempSubdirectory("fastcgi-epoll-").FullName, "app.sock");
         var log = new CapturingLoggerFactory();
-        using var release = new ManualResetEvent(initialState: false);
-        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new AutoResetEvent(initialState: false);
+        var ran = Channel.CreateUnbounded<bool>();
         var options = new FastCgiServerOptions { Listen = "unix:" + path, LoggerFactory = log, HandleSignals = false };
-        await using var server = new FastCgiServer(() => new Blocking(entered, release), options);
+        await using var server = new FastCgiServer(() => new Blocking(ran.Writer, release), options);
         var running = server.RunAsync();
         var endPoint = new UnixDomainSocketEndPoint(path);
-
-        // A first request, so that the connection's read loop waits for input: the next one arrives on a loop thread.
         await using var blocked = await ConnectAsync(endPoint, running);
-        Assert.Equal("Hello, world!\n", (await blocked.RequestAsync(1, Environ("/hello"))).BodyText);
-        await blocked.SendAsync(Request(2, Environ("/block"), []));
-        await entered.Task.Within("the blocking request to start");
+
+        // Hellos until one ran on a loop thread. A loop runs a request only once the read loop that read it is back
+        // waiting for input, so the next request's records reach that read loop on a loop thread. The first request
+        // usually arrives before the read loop first waits: read on the thread pool, it runs on a thread of its own,
+        // and so does the next one if it comes before that read loop is back waiting (a loaded machine): no loop
+        // blocks, and no warning comes.
+        ushort id = 0;
+        var onLoop = false;
+        for (var attempt = 0; attempt < 10 && !onLoop; attempt++)
+        {
+            Assert.Equal("Hello, world!\n", (await blocked.RequestAsync(++id, Environ("/hello"))).BodyText);
+            onLoop = await ran.Reader.ReadAsync().AsTask().Within("the hello to say where it ran");
+        }
+
+        Assert.True(onLoop, "No request ran on a loop thread of the epoll transport.");
+
+        // The blocking request, again while it ran elsewhere and no warning came: a loop that has not had a core for
+        // BusyMs is replaced before the requests it deferred run, and they go to the thread pool.
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            await blocked.SendAsync(Request(++id, Environ("/block"), []));
+            onLoop = await ran.Reader.ReadAsync().AsTask().Within("the blocking request to start");
+            if (onLoop || log.Lines.Any(line => line.Contains(BlockedWarning, StringComparison.Ordinal)))
+            {
+                break;
+            }
+
+            release.Set();
+            Assert.Equal("blocked\n", (await blocked.ReadResponseAsync(id)).BodyText);
+        }
+
         var warning = await log.LineAsync(BlockedWarning);
 
         await using var other = await ConnectAsync(endPoint, running);
         Assert.Equal("Hello, world!\n", (await other.RequestAsync(1, Environ("/hello"))).BodyText);
 
         release.Set();
-        Assert.Equal("blocked\n", (await blocked.ReadResponseAsync(2)).BodyText);
+        Assert.Equal("blocked\n", (await blocked.ReadResponseAsync(id)).BodyText);
         Assert.Equal("Hello, world!\n", (await other.RequestAsync(2, Environ("/hello"))).BodyText);
         Assert.Equal(
             $"Warning FastCgi.Server: A request blocked an I/O thread for more than {EpollEngine.StallMs} ms (a synchronous wait: blocking I/O, a lock, Thread.Sleep); "
@@ -159,11 +187,15 @@ public sealed class EpollTransportTests
         return (await listener.AcceptAsync(), client);
     }
 
-    /// <summary>Blocks its thread on /block until the test releases it (as synchronous I/O would); hello otherwise.</summary>
-    private sealed class Blocking(TaskCompletionSource entered, ManualResetEvent release) : Handler
+    /// <summary>
+    /// Blocks its thread on /block until the test releases it (as synchronous I/O would); hello otherwise. Each request
+    /// first tells <paramref name="ran"/> whether it runs on a loop thread of the epoll transport.
+    /// </summary>
+    private sealed class Blocking(ChannelWriter<bool> ran, AutoResetEvent release) : Handler
     {
         public override void Process(Request request)
         {
+            ran.TryWrite(GuardedThread.IsCurrent);
             request.SetHeader("Content-Type", "text/plain");
             if (request.GetEnvironment("SCRIPT_NAME") != "/block")
             {
@@ -171,7 +203,6 @@ public sealed class EpollTransportTests
                 return;
             }
 
-            entered.TrySetResult();
             // A wait that sleeps at once (no spinning first), as blocking I/O does.
             Assert.True(release.WaitOne(Bounded.Limit), "The test never released the blocking request.");
             request.Write("blocked\n");

@@ -27,7 +27,7 @@ public sealed class HostTimeoutTests
         await stalled.WebServer.SyncAsync();
 
         server.AdvanceTime(TimeSpan.FromSeconds(10));
-        Assert.False(stalled.Closed.IsCompleted);
+        Assert.False(stalled.Closed.IsCompleted, $"The stalled connection closed before its input timeout passed. The log:\n{log}");
         server.AdvanceTime(TimeSpan.FromSeconds(1));
         await stalled.WebServer.ExpectClosedAsync();
         await stalled.Closed.Within("the stalled connection to close");

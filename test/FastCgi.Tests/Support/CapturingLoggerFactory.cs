@@ -19,7 +19,10 @@ internal sealed class CapturingLoggerFactory : ILoggerFactory
         }
     }
 
-    /// <summary>The first line that contains <paramref name="text"/>, once it is logged (or at once if it was), within <see cref="Bounded.Limit"/>.</summary>
+    /// <summary>
+    /// The first line that contains <paramref name="text"/>, once it is logged (or at once if it was), within
+    /// <see cref="Bounded.Limit"/>; past it, the failure shows every line logged meanwhile.
+    /// </summary>
     public Task<string> LineAsync(string text)
     {
         var logged = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -33,7 +36,22 @@ internal sealed class CapturingLoggerFactory : ILoggerFactory
             _waiting.Add((text, logged));
         }
 
-        return logged.Task.Within($"a log line with \"{text}\"");
+        return WithinAsync(logged.Task, text);
+    }
+
+    /// <summary>Every line logged so far, one per line, to show in a failure.</summary>
+    public override string ToString() => string.Join('\n', Lines);
+
+    private async Task<string> WithinAsync(Task<string> logged, string text)
+    {
+        try
+        {
+            return await logged.Within($"a log line with \"{text}\"");
+        }
+        catch (TimeoutException timeout)
+        {
+            throw new TimeoutException($"{timeout.Message} The log:\n{this}", timeout);
+        }
     }
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
