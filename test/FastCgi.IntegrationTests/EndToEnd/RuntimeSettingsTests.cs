@@ -20,5 +20,6 @@ public sealed class RuntimeSettingsTests
         Assert.Equal("0x400000", properties.GetProperty("System.GC.Gen0MaxBudget").GetString());
         Assert.Equal(0, properties.GetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit").GetInt32());
         Assert.False(properties.GetProperty("System.Runtime.TieredPGO").GetBoolean());
+        Assert.Equal(20, properties.GetProperty("System.Runtime.TieredCompilation.CallCountingDelayMs").GetInt32());
     }
 }
