@@ -469,19 +469,16 @@ internal sealed class FastCgiConnection : IRequestLifecycle
 
     private ValueTask BeginRequestAsync(ushort requestId, BeginRequestBody body)
     {
-        var refusal = _requests.TryAdmit(requestId, _takeContext, body.Role, body.KeepConnection, _application.Accepts(body.Role));
+        var refusal = _requests.TryAdmit(requestId, _takeContext, body.Role, body.KeepConnection, _application.Accepts(body.Role), out var request);
         if (refusal is { } status)
         {
             return Output.RefuseAsync(requestId, status);
         }
 
-        if (_requests.TryGet(requestId, out var request))
+        request!.BegunAt = _settings.TimeProvider.GetTimestamp();
+        if (!_inputs.Contains(request))
         {
-            request.BegunAt = _settings.TimeProvider.GetTimestamp();
-            if (!_inputs.Contains(request))
-            {
-                _inputs.Add(request);
-            }
+            _inputs.Add(request);
         }
 
         ConnectionLog.RequestBegun(_settings.Logger, _id, requestId, body.Role);

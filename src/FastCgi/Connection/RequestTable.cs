@@ -38,10 +38,11 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
         }
     }
 
-    /// <summary>Admits a request, or says which END_REQUEST status refuses it (spec 5.5).</summary>
+    /// <summary>Admits a request as <paramref name="admitted"/>, or says which END_REQUEST status refuses it (spec 5.5).</summary>
     /// <exception cref="ProtocolException">The id is already in use.</exception>
-    public ProtocolStatus? TryAdmit(ushort requestId, Func<FastCgiRequestContext> context, Role role, bool keepConnection, bool roleKnown)
+    public ProtocolStatus? TryAdmit(ushort requestId, Func<FastCgiRequestContext> context, Role role, bool keepConnection, bool roleKnown, out FastCgiRequestContext? admitted)
     {
+        admitted = null;
         lock (_lock)
         {
             if (_requests.ContainsKey(requestId))
@@ -72,6 +73,7 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
             _last = request;
             _inFlight++;
             AnyBegun = true;
+            admitted = request;
             return null;
         }
     }

@@ -215,11 +215,11 @@ internal sealed unsafe class EpollEngine : IDisposable
 
                 // Asleep: the application blocks, and will again. Running: a long computation, or a loaded machine
                 // that has not given the loop a core for a while, which more threads would not help at once.
+                // A loop that finished that event meanwhile may be asleep in epoll_wait: not a stall (retired there, it
+                // would still handle the batch that wait returns, with nobody watching it).
                 var asleep = Native.IsSleeping(loop.ThreadId);
                 if ((!asleep && now - started < BusyTicks) || Volatile.Read(ref loop.EventStartedAt) != started)
                 {
-                    // Or the loop finished that event meanwhile and may be asleep in epoll_wait: not a stall. Retired
-                    // there, it would still handle the batch that wait returns, with nobody watching it.
                     continue;
                 }
 
