@@ -51,6 +51,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 results=$out/results.tsv
 : >"$results"
+: >"$out/rss-parts.tsv"
 
 # --- install -------------------------------------------------------------------------------------------------
 packages=(gcc libfcgi-dev libssl-dev php-fpm golang-go nginx-light wrk spawn-fcgi iproute2 procps)
@@ -73,6 +74,12 @@ dotnet publish samples/Echo -c Release -o "$out/echo" >"$out/publish.log" 2>&1 |
 dotnet publish perf/peers/ReadmeHello -c Release -o "$out/readme-hello" >"$out/publish-hello.log" 2>&1 || { cat "$out/publish-hello.log"; exit 1; }
 # The runtime alone with the library's runtime settings: the floor under any JIT application's peak RSS.
 dotnet publish perf/peers/RuntimeBaseline -c Release -o "$out/runtime-baseline" >"$out/publish-baseline.log" 2>&1 || { cat "$out/publish-baseline.log"; exit 1; }
+# The same JIT echo sample deployed self-contained, trimmed and ReadyToRun: how much of the JIT's peak RSS is the
+# framework's code mapped from disk (a trimmed System.Private.CoreLib is 6 MB against 15 MB, and denser).
+dotnet publish samples/Echo -c Release -r linux-x64 --self-contained -p:PublishTrimmed=true -p:PublishReadyToRun=true \
+  -o "$out/echo-trimmed" >"$out/publish-trimmed.log" 2>&1 || { cat "$out/publish-trimmed.log"; exit 1; }
+dotnet publish perf/peers/RuntimeBaseline -c Release -r linux-x64 --self-contained -p:PublishTrimmed=true -p:PublishReadyToRun=true \
+  -o "$out/runtime-baseline-trimmed" >>"$out/publish-trimmed.log" 2>&1 || { cat "$out/publish-trimmed.log"; exit 1; }
 if [ "$loadgen" = fcgi ]; then
   dotnet publish src/FastCgi.Tool -c Release -o "$out/fcgi" >"$out/publish-tool.log" 2>&1 || { cat "$out/publish-tool.log"; exit 1; }
 fi
@@ -128,6 +135,15 @@ peak_rss_kb() {
     total=$((total + ${kb:-0}))
   done
   echo "$total"
+}
+
+# rss_parts NAME PID: what the resident set is made of at the end of a run (RssFile: executables and assemblies mapped
+# from disk; RssAnon: the GC heap, the JIT's memory, thread stacks; RssShmem: JIT-compiled code, which the runtime
+# maps twice, writable and executable), in kB, one line per run in rss-parts.tsv.
+rss_parts() {
+  awk -v name="$1" -v round="$round" '/^Rss(Anon|File|Shmem):/ { kb[$1] = $2 }
+    END { printf "%s\t%s\t%d\t%d\t%d\n", name, round, kb["RssFile:"], kb["RssAnon:"], kb["RssShmem:"] }' \
+    "/proc/$2/status" >>"$out/rss-parts.tsv"
 }
 
 # Sum of utime+stime (clock ticks) over the pids; fields counted after the command name's closing parenthesis.
@@ -190,6 +206,7 @@ start_named() {
     hello-async) start_peer "$name" "$port" "$out/readme-hello/ReadmeHello" --listen "127.0.0.1:$port" --async "${ours_args[@]}" ;;
     # The library caps the JIT runtime's gen0 budget (build/FastCgi.props); 0 in the environment lifts the cap.
     ours-uncapped) start_peer "$name" "$port" env DOTNET_GCGen0MaxBudget=0 "$out/echo/Echo" --listen "127.0.0.1:$port" "${ours_args[@]}" ;;
+    ours-trimmed) start_peer "$name" "$port" "$out/echo-trimmed/Echo" --listen "127.0.0.1:$port" "${ours_args[@]}" ;;
     ours-aot) start_peer "$name" "$port" "$out/echo-aot/Echo" --listen "127.0.0.1:$port" "${ours_args[@]}" ;;
     ours-mpx) start_peer "$name" "$port" "$out/echo/Echo" --listen "127.0.0.1:$port" --threading-level 2 "${ours_args[@]}" ;;
     ours-aot-mpx) start_peer "$name" "$port" "$out/echo-aot/Echo" --listen "127.0.0.1:$port" --threading-level 2 "${ours_args[@]}" ;;
@@ -230,6 +247,7 @@ direct() {
     row "$scenario" "$name" "$(field rps "$line")" "$(field cpu_us_per_req "$line")" "$(field p50_us "$line")" \
       "$(field p99_us "$line")" "$(field served "$line")/$conns$([ "${errors:-1}" = 0 ] || echo ,err)" "$(peak_rss_kb "$pids")"
   fi
+  case "$scenario:$name" in direct:ours | direct:ours-trimmed) rss_parts "$name" "$server_pid" ;; esac
   stop_peers
 }
 
@@ -328,7 +346,7 @@ runs_in_round() { [ "$round" = 1 ] || [[ "$once" != *" $1 "* ]]; }
 for round in $(seq "$rounds"); do
   echo "Round $round of $rounds"
   echo "Direct ($loadgen): 16 kept connections, 1 request in flight each, ${secs}s after ${warmup}s warm-up"
-  for peer in floor libfcgi-mt libfcgi-st php-fpm go "${ours[@]}" ours-uncapped hello-sync hello-async; do
+  for peer in floor libfcgi-mt libfcgi-st php-fpm go "${ours[@]}" ours-uncapped ours-trimmed hello-sync hello-async; do
     if runs_in_round "direct:$peer"; then direct direct "$peer" 16 1; fi
   done
   echo "Multiplexed ($loadgen): 4 connections x 16 requests in flight, --threading-level 2"
@@ -350,6 +368,7 @@ done
 
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 baseline_kb=$(taskset -c 0 "$out/runtime-baseline/RuntimeBaseline")
+baseline_trimmed_kb=$(taskset -c 0 "$out/runtime-baseline-trimmed/RuntimeBaseline")
 
 # --- table ---------------------------------------------------------------------------------------------------
 echo
@@ -364,8 +383,9 @@ echo "Through nginx libfcgi runs 16 threads, one per kept upstream connection (a
 echo "it accepted; with 4, twelve of nginx's 16 would wait in the backlog until fastcgi_read_timeout); nginx's"
 echo "keepalive_requests is 1000000 and requests in flight when wrk stops finish, so 'open' (upstream connections"
 echo "established at the end, accepted or still in the backlog) is 16 unless the server closed some."
+echo "ours-trimmed: the JIT echo sample published self-contained, trimmed and ReadyToRun (the same code and options)."
 echo "ours-uncapped: the JIT echo sample without the library's 4 MiB cap on the gen0 budget (DOTNET_GCGen0MaxBudget=0)."
-awk -F'\t' -v baseline_kb="$baseline_kb" '
+awk -F'\t' -v baseline_kb="$baseline_kb" -v baseline_trimmed_kb="$baseline_trimmed_kb" -v parts="$out/rss-parts.tsv" '
   function ratio(v, r) { return (r + 0 > 0 && v != "-") ? sprintf("%s (%.2fx)", v, v / r) : v }
   # The median of the space-separated numbers in list ("-" when they are not numbers), printed as they were.
   function median(list,   v, n, i, j, t, d) {
@@ -430,6 +450,13 @@ awk -F'\t' -v baseline_kb="$baseline_kb" '
     goal("multiplexed <= 0.5x the plain CPU/req", cpu["multiplexed|ours-mpx"] / cpu["direct|ours"], 0.5, "x")
     goal("peak RSS <= 30 MB, JIT (direct)", rss_kb["direct|ours"] / 1024, 30, " MB")
     printf "  %-44s %.2f MB (perf/peers/RuntimeBaseline)\n", "  the JIT runtime alone, no server", baseline_kb / 1024
+    while ((getline line < parts) > 0) {
+      split(line, f, "\t"); file_l[f[1]] = file_l[f[1]] " " f[3]; anon_l[f[1]] = anon_l[f[1]] " " f[4]; shm_l[f[1]] = shm_l[f[1]] " " f[5]
+    }
+    for (p in file_l) printf "  %-44s %.1f MB mapped from disk, %.1f MB anonymous, %.1f MB JIT code (medians at the run'"'"'s end)\n", \
+      "  " p ", resident:", median(file_l[p]) / 1024, median(anon_l[p]) / 1024, median(shm_l[p]) / 1024
+    if (("direct|ours-trimmed") in cpu) printf "  %-44s %.2f MB (self-contained, trimmed, ReadyToRun)\n", "  peak RSS, JIT, trimmed (direct)", rss_kb["direct|ours-trimmed"] / 1024
+    printf "  %-44s %.2f MB (perf/peers/RuntimeBaseline, published the same way)\n", "  the JIT runtime alone, trimmed", baseline_trimmed_kb / 1024
     if (("direct|ours-aot") in cpu) goal("peak RSS <= 12 MB, NativeAOT (direct)", rss_kb["direct|ours-aot"] / 1024, 12, " MB")
     goal("README hello: sync Process <= 1.3x async", cpu["direct|hello-sync"] / cpu["direct|hello-async"], 1.3, "x")
   }
