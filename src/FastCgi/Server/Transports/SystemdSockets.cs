@@ -101,7 +101,7 @@ internal static partial class SystemdSockets
             if (Problem(descriptor) is { } problem)
             {
                 throw new InvalidOperationException(
-                    $"{CountVariable}={activation.Count} passes descriptors {firstDescriptor} to {firstDescriptor + activation.Count - 1}, but {descriptor} {problem}.");
+                    $"{CountVariable}={activation.Count} passes the descriptors from {firstDescriptor}, but descriptor {descriptor} {problem}.");
             }
         }
 
