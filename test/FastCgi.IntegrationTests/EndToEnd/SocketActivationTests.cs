@@ -59,6 +59,22 @@ public sealed partial class SocketActivationTests
     }
 
     [Fact]
+    public async Task An_address_to_listen_on_comes_before_the_sockets_systemd_passes()
+    {
+        var passedPort = EchoServer.FreePort();
+        var listenPort = EchoServer.FreePort();
+        await using var activator = await Activator.StartAsync(1, "-l", $"127.0.0.1:{passedPort}", EchoApp.Executable, "--listen", $"127.0.0.1:{listenPort}");
+
+        // The connection to the passed socket starts the sample, which binds its own address instead.
+        using var starter = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await starter.ConnectAsync(new IPEndPoint(IPAddress.Loopback, passedPort));
+        var listening = new IPEndPoint(IPAddress.Loopback, listenPort);
+        Assert.True(await ListeningSockets.WaitUntilListeningAsync(listening, TimeSpan.FromSeconds(30)), activator.Output);
+        await using var client = await FcgiTestClient.ConnectAsync(listening);
+        Assert.Equal(Hello, (await client.RequestAsync(1, Environ("/hello"))).BodyText);
+    }
+
+    [Fact]
     public async Task A_passed_socket_that_cannot_carry_FastCGI_fails_the_start_saying_which()
     {
         var port = EchoServer.FreePort();
@@ -201,7 +217,9 @@ public sealed partial class SocketActivationTests
             }
         }
 
-        /// <summary>Starts it with <paramref name="args"/> and waits until it listens on its <paramref name="sockets"/> sockets.</summary>
+        /// <summary>
+        /// Starts it with <paramref name="args"/> and waits until it listens on its <paramref name="sockets"/> sockets;
+        /// <paramref name="args"/> end with the program and its arguments when they are not the echo sample's alone.</summary>
         public static async Task<Activator> StartAsync(int sockets, params string[] args)
         {
             var start = new ProcessStartInfo(InstalledTools.Require("systemd-socket-activate", "systemd"))
@@ -211,7 +229,7 @@ public sealed partial class SocketActivationTests
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            foreach (var arg in args.Append(EchoApp.Executable))
+            foreach (var arg in args.Contains(EchoApp.Executable) ? args : args.Append(EchoApp.Executable))
             {
                 start.ArgumentList.Add(arg);
             }
