@@ -40,21 +40,34 @@ public sealed partial class SocketActivationTests
     }
 
     [Fact]
-    public async Task Serves_every_socket_of_a_unit_tcp_and_unix_alike()
+    public async Task Serves_every_socket_of_the_guides_units_tcp_and_unix_alike_and_stops_on_SIGTERM()
     {
+        // docs/deployment.md's units: their ListenStream= lines and ExecStart=, with this run's folder, port and build.
         var port = EchoServer.FreePort();
         var directory = Directory.CreateTempSubdirectory("fastcgi-activation-").FullName;
-        var path = Path.Combine(directory, "echo.sock");
-        await using var activator = await Activator.StartAsync(2, "-l", $"127.0.0.1:{port}", "-l", path, "--fdname=tcp:unix");
+        string Local(string value) => value.Replace("/run/echo", directory, StringComparison.Ordinal)
+            .Replace("127.0.0.1:9000", $"127.0.0.1:{port}", StringComparison.Ordinal)
+            .Replace("/srv/echo/Echo", EchoApp.Executable, StringComparison.Ordinal);
+        string[] Values(string snippet, string key) => [.. Snippets.Read(snippet).Split('\n')
+            .Where(line => line.StartsWith(key + "=", StringComparison.Ordinal)).Select(line => Local(line[(key.Length + 1)..]))];
+        var listens = Values("systemd-echo.socket", "ListenStream");
+        var command = Values("systemd-echo.service", "ExecStart").Single().Split(' ');
+        Assert.Equal([Path.Combine(directory, "echo.sock"), $"127.0.0.1:{port}"], listens);
+        Assert.Equal(EchoApp.Executable, command[0]);
+        await using var activator = await Activator.StartAsync(2, [.. listens.SelectMany(listen => new[] { "-l", listen }), .. command]);
 
-        // The Unix socket (fd 4) starts the sample; the TCP one (fd 3) is served by the same process, and again.
-        foreach (EndPoint endPoint in (EndPoint[])[new UnixDomainSocketEndPoint(path), new IPEndPoint(IPAddress.Loopback, port), new UnixDomainSocketEndPoint(path)])
+        // The Unix socket (fd 3) starts the sample; the TCP one (fd 4) is served by the same process, and again.
+        EndPoint unix = new UnixDomainSocketEndPoint(listens[0]);
+        foreach (var endPoint in (EndPoint[])[unix, new IPEndPoint(IPAddress.Loopback, port), unix])
         {
             await using var client = await FcgiTestClient.ConnectAsync(endPoint);
             Assert.Equal(Hello, (await client.RequestAsync(1, Environ("/hello"), keepConnection: false)).BodyText);
         }
 
         Assert.Equal("Echo", activator.Command());
+        activator.Terminate();
+        Assert.True(await activator.WaitForExitAsync(TimeSpan.FromSeconds(30)), activator.Output);
+        Assert.Equal(0, activator.ExitCode);
         Directory.Delete(directory, recursive: true);
     }
 
@@ -256,6 +269,9 @@ public sealed partial class SocketActivationTests
 
         /// <summary>The program the process runs now (<c>/proc/PID/comm</c>): the sample once exec'd in its place.</summary>
         public string Command() => File.ReadAllText($"/proc/{_process.Id}/comm").TrimEnd('\n');
+
+        /// <summary>Sends SIGTERM, as <c>systemctl stop</c> does.</summary>
+        public void Terminate() => Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
 
         public async Task<bool> WaitForExitAsync(TimeSpan timeout)
         {
