@@ -78,7 +78,7 @@ public sealed record FastCgiServerOptions : FastCgiHostOptions
     /// answer to an <see cref="ArgumentException"/> from <see cref="FromCommandLine"/>.
     /// </summary>
     public static string CommandLineHelp { get; } = """
-          --listen ADDRESS                bind ADDRESS (HOST:PORT, [::1]:PORT or unix:/PATH) instead of using file descriptor 0
+          --listen ADDRESS                bind ADDRESS (HOST:PORT, [::1]:PORT or unix:/PATH) instead of systemd's sockets or fd 0
           --threading-level 0|1|2         0: one connection at a time; 1 (default): many connections, one request each;
                                           2: requests multiplexed on a connection
           --max-requests N                stop after N requests have begun, once they finish (default 0: no limit)
