@@ -186,7 +186,7 @@ public sealed partial class SocketActivationTests
     private static int FreeDescriptorPair()
     {
         var open = Directory.GetFiles("/proc/self/fd").Select(f => int.Parse(Path.GetFileName(f), CultureInfo.InvariantCulture)).ToHashSet();
-        return Enumerable.Range(100, 10_000).First(fd => !open.Contains(fd) && !open.Contains(fd + 1));
+        return Enumerable.Range(900, 100).First(fd => !open.Contains(fd) && !open.Contains(fd + 1));
     }
 
     [LibraryImport("libc", EntryPoint = "dup2", SetLastError = true)]
