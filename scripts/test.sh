@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(nginx-light lighttpd apache2 libapache2-mod-fcgid spawn-fcgi libfcgi-bin libfcgi-dev libssl-dev gcc fcgiwrap iproute2 curl php-fpm chromium)
+packages=(nginx-light lighttpd apache2 libapache2-mod-fcgid spawn-fcgi libfcgi-bin libfcgi-dev libssl-dev gcc fcgiwrap iproute2 curl php-fpm chromium systemd)
 bash scripts/install-packages.sh "${packages[@]}"
 
 results=TestResults

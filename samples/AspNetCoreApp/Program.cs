@@ -3,7 +3,8 @@ using FastCgi.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
 
-// Over FastCGI when a web server started the process (fd 0 a listening socket, or FastCgi:Listen set), as CGI
+// Over FastCGI when a web server or systemd started the process (sockets from systemd's socket activation, fd 0 a
+// listening socket, or FastCgi:Listen set), as CGI
 // when GATEWAY_INTERFACE is set, else on Kestrel: the same build for `dotnet run` and for production.
 builder.WebHost.UseFastCgi();
 

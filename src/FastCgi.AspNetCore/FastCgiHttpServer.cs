@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
@@ -31,7 +32,7 @@ internal sealed partial class FastCgiHttpServer : IServer
         _logger = loggers.CreateLogger("FastCgi.AspNetCore");
         _lifetime = lifetime;
         var addresses = new ServerAddressesFeature();
-        addresses.Addresses.Add(_mode == FastCgiStartMode.Cgi ? "cgi:" : "fastcgi:" + (_options.Listen ?? "fd0"));
+        addresses.Addresses.Add(_mode == FastCgiStartMode.Cgi ? "cgi:" : "fastcgi:" + (_options.Listen ?? InheritedSockets()));
         Features.Set<IServerAddressesFeature>(addresses);
     }
 
@@ -101,6 +102,16 @@ internal sealed partial class FastCgiHttpServer : IServer
 
         _lifetime.StopApplication();
     }
+
+    /// <summary>
+    /// Which inherited sockets the host will serve: systemd's when its variables name this process (sd_listen_fds(3);
+    /// the host removes them once it has taken the sockets), else fd 0.
+    /// </summary>
+    private static string InheritedSockets() =>
+        Environment.GetEnvironmentVariable("LISTEN_PID") == Environment.ProcessId.ToString(CultureInfo.InvariantCulture)
+        && Environment.GetEnvironmentVariable("LISTEN_FDS") is not (null or "" or "0")
+            ? "systemd"
+            : "fd0";
 
     [LoggerMessage(1, LogLevel.Critical, "The FastCGI server failed.")]
     private static partial void LogServerFailed(ILogger logger, Exception exception);

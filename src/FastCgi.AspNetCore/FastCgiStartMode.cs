@@ -6,7 +6,7 @@ public enum FastCgiStartMode
     /// <summary>Not by a web server: the application keeps its own server (Kestrel).</summary>
     Kestrel,
 
-    /// <summary>As a FastCGI application: fd 0 is a listening socket (spec 2.2), or a listen address is configured.</summary>
+    /// <summary>As a FastCGI application: systemd passed it sockets (LISTEN_FDS), fd 0 is a listening socket (spec 2.2), or a listen address is configured.</summary>
     FastCgi,
 
     /// <summary>As a CGI program: <c>GATEWAY_INTERFACE</c> is set and fd 0 is not a socket (RFC 3875 4.1.4); one request.</summary>

@@ -12,8 +12,9 @@ namespace FastCgi.AspNetCore;
 public static class FastCgiWebHostBuilderExtensions
 {
     /// <summary>
-    /// Serves the application over FastCGI when the process was started as a FastCGI application (fd 0 is a
-    /// listening socket, as spawn-fcgi, lighttpd and mod_fcgid start it) or a listen address is configured
+    /// Serves the application over FastCGI when the process was started as a FastCGI application (systemd passed it
+    /// sockets, <c>LISTEN_FDS</c>; or fd 0 is a listening socket, as spawn-fcgi, lighttpd and mod_fcgid start it:
+    /// <see cref="FastCgiHost.IsStartedAsFastCgi"/>) or a listen address is configured
     /// (<c>FastCgi:Listen</c>); as one CGI request when <c>GATEWAY_INTERFACE</c> is set and fd 0 is not a socket;
     /// otherwise leaves the server as it is (Kestrel), like <c>UseIISIntegration</c>. Works on
     /// <c>WebApplicationBuilder.WebHost</c> and in the generic host's <c>ConfigureWebHost</c>/<c>ConfigureWebHostDefaults</c>.

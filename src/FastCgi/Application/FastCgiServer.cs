@@ -4,8 +4,9 @@ namespace FastCgi;
 
 /// <summary>
 /// The FastCGI application's main loop (jonpy's <c>fcgi.Server</c>): runs a new handler for each request, by role,
-/// on a <see cref="FastCgiHost"/>. When the program was not started as a FastCGI application (fd 0 is not a
-/// listening socket and no <see cref="FastCgiHostOptions.Listen"/> address is given) it serves the one request of a
+/// on a <see cref="FastCgiHost"/>. When the program was not started as a FastCGI application (no
+/// <see cref="FastCgiHostOptions.Listen"/> address is given, systemd passed no socket, and fd 0 is not a listening
+/// socket: <see cref="FastCgiHost.IsStartedAsFastCgi"/>) it serves the one request of a
 /// plain CGI run instead (<see cref="CgiHost"/>), so the same program works under both; the process exit code
 /// (<see cref="Environment.ExitCode"/>) is then the request's <see cref="FastCgiRequest.AppStatus"/>, or 1 when its
 /// response was broken off.

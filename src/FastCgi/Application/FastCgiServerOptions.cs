@@ -1,6 +1,5 @@
 using System.Globalization;
 using FastCgi.Cgi;
-using FastCgi.Server.Transports;
 using FastCgi.Validation;
 
 namespace FastCgi;
@@ -35,8 +34,8 @@ public sealed record FastCgiServerOptions : FastCgiHostOptions
     /// <c>--input-timeout SECONDS</c>, <c>--write-timeout SECONDS</c>, <c>--shutdown-timeout SECONDS</c>.
     /// </summary>
     /// <remarks>
-    /// A program that a web server runs as CGI (<c>GATEWAY_INTERFACE</c> is set, and file descriptor 0 is not a
-    /// listening socket) may get the words of a query string without <c>=</c> as its last arguments (RFC 3875 section
+    /// A program that a web server runs as CGI (<c>GATEWAY_INTERFACE</c> is set, and neither systemd's sockets nor a
+    /// listening socket on file descriptor 0 were passed to it: <see cref="FastCgiHost.IsStartedAsFastCgi"/>) may get the words of a query string without <c>=</c> as its last arguments (RFC 3875 section
     /// 4.4; Apache's mod_cgi passes them). The client chooses them, so they are never read as options, or
     /// <c>?--listen+0.0.0.0:9000</c> would make a request start a server; the arguments before them (a wrapper
     /// script's) are.
@@ -46,7 +45,7 @@ public sealed record FastCgiServerOptions : FastCgiHostOptions
     {
         ArgumentNullException.ThrowIfNull(args);
         var options = defaults ?? new FastCgiServerOptions();
-        if (args.Count > 0 && Environment.GetEnvironmentVariable("GATEWAY_INTERFACE") is not null && !ListenSocket.IsInheritedListening())
+        if (args.Count > 0 && Environment.GetEnvironmentVariable("GATEWAY_INTERFACE") is not null && !FastCgiHost.IsStartedAsFastCgi())
         {
             args = CgiCommandLine.WithoutSearchWords(args, Environment.GetEnvironmentVariable("QUERY_STRING"));
         }
@@ -79,7 +78,7 @@ public sealed record FastCgiServerOptions : FastCgiHostOptions
     /// answer to an <see cref="ArgumentException"/> from <see cref="FromCommandLine"/>.
     /// </summary>
     public static string CommandLineHelp { get; } = """
-          --listen ADDRESS                bind ADDRESS (HOST:PORT, [::1]:PORT or unix:/PATH) instead of using file descriptor 0
+          --listen ADDRESS                bind ADDRESS (HOST:PORT, [::1]:PORT or unix:/PATH) instead of systemd's sockets or fd 0
           --threading-level 0|1|2         0: one connection at a time; 1 (default): many connections, one request each;
                                           2: requests multiplexed on a connection
           --max-requests N                stop after N requests have begun, once they finish (default 0: no limit)

@@ -7,7 +7,7 @@ namespace FastCgi.Server;
 
 /// <summary>
 /// Serves any <see cref="IFastCgiApplication"/> over FastCGI: accepts web server connections (the socket inherited
-/// as file descriptor 0, or <see cref="FastCgiHostOptions.Listen"/>), filters them by FCGI_WEB_SERVER_ADDRS, runs a
+/// as file descriptor 0, those systemd passes (<c>LISTEN_FDS</c>), or <see cref="FastCgiHostOptions.Listen"/>), filters them by FCGI_WEB_SERVER_ADDRS, runs a
 /// connection for each, and on <see cref="Stop"/>, a signal or <c>max_requests</c> stops accepting, drains and
 /// returns. jonpy's handler model runs on it through <see cref="FastCgiServer"/>.
 /// </summary>
@@ -33,19 +33,32 @@ public sealed class FastCgiHost : IAsyncDisposable
     /// <summary>
     /// Serves until <see cref="Stop"/>, <paramref name="cancellationToken"/>, a signal, or <c>max_requests</c>.
     /// </summary>
-    /// <exception cref="InvalidOperationException">There is no <see cref="FastCgiHostOptions.Listen"/> address and fd 0 is not a listening socket.</exception>
+    /// <remarks>
+    /// The host listens on <see cref="FastCgiHostOptions.Listen"/> when it is set; else on every socket systemd passed
+    /// this process (sd_listen_fds(3): <c>LISTEN_PID</c> is this process, <c>LISTEN_FDS</c> sockets from fd 3), and
+    /// then removes <c>LISTEN_PID</c>, <c>LISTEN_FDS</c> and <c>LISTEN_FDNAMES</c> from the environment so that child
+    /// processes do not take them for theirs; else on the listening socket inherited as fd 0.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">
+    /// There is no <see cref="FastCgiHostOptions.Listen"/> address, no socket from systemd, and fd 0 is not a listening
+    /// socket; or systemd's variables are meant for this process but malformed, or a descriptor they pass is not a
+    /// listening stream socket.
+    /// </exception>
     public Task RunAsync(CancellationToken cancellationToken = default)
     {
         var listener = SocketListener.Open(Options.Listen, Options.UnixSocketMode, Options.TimeProvider, ServerLogger(Options))
-            ?? throw new InvalidOperationException("There is no address to listen on, and file descriptor 0 is not a listening socket.");
+            ?? throw new InvalidOperationException("There is no address to listen on, no socket passed by systemd (LISTEN_FDS), and file descriptor 0 is not a listening socket.");
         return RunAsync(listener, cancellationToken);
     }
 
     /// <summary>
-    /// Whether the process was started as a FastCGI application: file descriptor 0 is a listening socket (spec 2.2).
-    /// A host that decides between FastCGI, CGI and another server checks this before anything takes fd 0.
+    /// Whether the process was started as a FastCGI application: systemd passed it sockets (<c>LISTEN_PID</c> is this
+    /// process and <c>LISTEN_FDS</c> is not 0; malformed variables meant for it count too, so that the run fails
+    /// saying why), or file descriptor 0 is a listening socket (spec 2.2). A CGI program (fd 0 a pipe or a file)
+    /// that inherited another process's variables is not. A host that decides between FastCGI, CGI and another server
+    /// checks this before anything takes the sockets; it takes nothing and changes nothing.
     /// </summary>
-    public static bool IsStartedAsFastCgi() => ListenSocket.IsInheritedListening();
+    public static bool IsStartedAsFastCgi() => SystemdSockets.ArePassed() || ListenSocket.IsInheritedListening();
 
     /// <summary>
     /// Makes <see cref="RunAsync(CancellationToken)"/> return: stops accepting, lets requests in flight finish within

@@ -37,9 +37,9 @@ public record FastCgiHostOptions
     public IReadOnlyDictionary<string, string>? Params { get; init; }
 
     /// <summary>
-    /// Where to listen instead of the socket inherited as file descriptor 0: <c>127.0.0.1:9000</c>,
-    /// <c>[::1]:9000</c>, <c>*:9000</c>, or <c>unix:/path/to/socket</c>. Default none: use fd 0 (and when fd 0 is
-    /// not a socket, <see cref="FastCgiServer"/> runs as CGI).
+    /// Where to listen instead of the inherited sockets: <c>127.0.0.1:9000</c>, <c>[::1]:9000</c>, <c>*:9000</c>, or
+    /// <c>unix:/path/to/socket</c>. Default none: use the sockets systemd's socket activation passes
+    /// (<c>LISTEN_FDS</c>), else fd 0 (and when neither is there, <see cref="FastCgiServer"/> runs as CGI).
     /// </summary>
     /// <exception cref="ArgumentException">The value is empty or white space.</exception>
     public string? Listen

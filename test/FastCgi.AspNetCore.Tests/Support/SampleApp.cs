@@ -57,10 +57,13 @@ internal sealed class SampleApp : IAsyncDisposable
         return StartAsync(port, ["--urls", "http://127.0.0.1:" + WebServerProcess.Text(port), .. more]);
     }
 
-    /// <summary>Starts the sample with <paramref name="arguments"/> and does not wait: for start-up failures.</summary>
-    public static SampleApp Start(IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Starts the sample with <paramref name="arguments"/> and does not wait: for start-up failures. A
+    /// <paramref name="launcher"/> (a program and its arguments) runs the sample, which is then its last argument.
+    /// </summary>
+    public static SampleApp Start(IEnumerable<string> arguments, IDictionary<string, string>? environment = null, IReadOnlyList<string>? launcher = null)
     {
-        var start = new ProcessStartInfo(Executable)
+        var start = new ProcessStartInfo(launcher?[0] ?? Executable)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -68,7 +71,7 @@ internal sealed class SampleApp : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = Path.GetDirectoryName(Executable)!,
         };
-        foreach (var argument in arguments)
+        foreach (var argument in launcher is null ? arguments : [.. launcher.Skip(1), Executable, .. arguments])
         {
             start.ArgumentList.Add(argument);
         }

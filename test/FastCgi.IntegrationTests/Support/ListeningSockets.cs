@@ -26,6 +26,23 @@ internal static class ListeningSockets
             .Any(fields => fields.Length > 7 && fields[3] == "00010000" && fields[7] == path);
     }
 
+    /// <summary>Polls until a socket listens on <paramref name="endPoint"/>; returns whether that happened in time.</summary>
+    public static async Task<bool> WaitUntilListeningAsync(EndPoint endPoint, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!IsListening(endPoint))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(25);
+        }
+
+        return true;
+    }
+
     /// <summary>Polls until nothing listens on <paramref name="endPoint"/>; returns whether that happened in time.</summary>
     public static async Task<bool> WaitUntilClosedAsync(EndPoint endPoint, TimeSpan timeout)
     {
