@@ -6,7 +6,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(nginx-light lighttpd apache2 libapache2-mod-fcgid spawn-fcgi libfcgi-bin libfcgi-dev libssl-dev gcc fcgiwrap iproute2 curl php-fpm chromium systemd)
+# clang, lld and zlib1g-dev: the NativeAOT publish of an application built from the packages (test/FastCgi.IntegrationTests/Packages).
+packages=(nginx-light lighttpd apache2 libapache2-mod-fcgid spawn-fcgi libfcgi-bin libfcgi-dev libssl-dev gcc fcgiwrap iproute2 curl php-fpm chromium systemd clang lld zlib1g-dev)
 bash scripts/install-packages.sh "${packages[@]}"
 
 results=TestResults

@@ -48,6 +48,7 @@ public sealed class PublishedAspNetCoreTests(PackageFeed feed)
         Assert.True(
             "Status: 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello from ASP.NET Core\n" == response.Text,
             $"The response was:\n{response.Text}\nThe application's log:\n{app.Log}");
+        Assert.Equal("", response.Stderr);
         Assert.Equal(0, response.ExitCode);
     }
 }

@@ -63,7 +63,9 @@ public sealed class PublishedHelloTests(PackageFeed feed)
         {
             // No runtimeconfig.json: the gen0 budget is compiled in (IlcArg --runtimeopt, a name and a value, each
             // ending in NUL) and read by the runtime as it starts.
-            Assert.NotEqual(-1, File.ReadAllBytes(executable).AsSpan().IndexOf("GCgen0size\0400000\0"u8));
+            Assert.True(
+                File.ReadAllBytes(executable).AsSpan().IndexOf("GCgen0size\0400000\0"u8) >= 0,
+                "The executable has no GCgen0size of 400000: the package's build/FastCgi.props did not reach the application.");
         }
         else
         {
@@ -84,9 +86,15 @@ public sealed class PublishedHelloTests(PackageFeed feed)
         using var config = JsonDocument.Parse(File.ReadAllText(runtimeConfig, Encoding.UTF8));
         var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
 
-        Assert.Equal("0x400000", properties.GetProperty("System.GC.Gen0MaxBudget").GetString());
-        Assert.Equal(0, properties.GetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit").GetInt32());
-        Assert.False(properties.GetProperty("System.Runtime.TieredPGO").GetBoolean());
-        Assert.Equal(20, properties.GetProperty("System.Runtime.TieredCompilation.CallCountingDelayMs").GetInt32());
+        Assert.Equal("0x400000", Setting(properties, "System.GC.Gen0MaxBudget").GetString());
+        Assert.Equal(0, Setting(properties, "System.Threading.ThreadPool.UnfairSemaphoreSpinLimit").GetInt32());
+        Assert.False(Setting(properties, "System.Runtime.TieredPGO").GetBoolean());
+        Assert.Equal(20, Setting(properties, "System.Runtime.TieredCompilation.CallCountingDelayMs").GetInt32());
+    }
+
+    private static JsonElement Setting(JsonElement properties, string name)
+    {
+        Assert.True(properties.TryGetProperty(name, out var value), $"runtimeconfig.json has no {name}: the package's build/FastCgi.props did not reach the application.\n{properties}");
+        return value;
     }
 }
