@@ -21,6 +21,9 @@ public sealed class PackageConsumers : ICollectionFixture<PackageFeed>;
 /// </summary>
 public sealed partial class PackageFeed : IAsyncLifetime
 {
+    /// <summary>No build server that would outlive the test (MSBuild nodes, the compiler server); plain lines of output.</summary>
+    private static readonly string[] BuildOptions = ["--disable-build-servers", "-tl:off"];
+
     private readonly string _root = Directory.CreateTempSubdirectory("fastcgi-packages-").FullName;
 
     /// <summary>The version the libraries were packed with (src/Directory.Build.props).</summary>
@@ -33,9 +36,10 @@ public sealed partial class PackageFeed : IAsyncLifetime
     {
         var feed = Path.Combine(_root, "feed");
         var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        // Packing FastCgi.AspNetCore builds FastCgi, which is then packed as built.
-        (await DotnetAsync(RepositoryPaths.Root, ["pack", "src/FastCgi.AspNetCore", "-c", configuration, "-o", feed], restoreIsolated: false)).AssertSucceeded();
-        (await DotnetAsync(RepositoryPaths.Root, ["pack", "src/FastCgi", "-c", configuration, "--no-build", "-o", feed], restoreIsolated: false)).AssertSucceeded();
+        // Packing the tool and FastCgi.AspNetCore builds FastCgi, which is then packed as built.
+        (await DotnetAsync(RepositoryPaths.Root, ["pack", "src/FastCgi.Tool", "-c", configuration, "-o", feed, .. BuildOptions], restoreIsolated: false)).AssertSucceeded();
+        (await DotnetAsync(RepositoryPaths.Root, ["pack", "src/FastCgi.AspNetCore", "-c", configuration, "-o", feed, .. BuildOptions], restoreIsolated: false)).AssertSucceeded();
+        (await DotnetAsync(RepositoryPaths.Root, ["pack", "src/FastCgi", "-c", configuration, "--no-build", "-o", feed, .. BuildOptions], restoreIsolated: false)).AssertSucceeded();
         Version = Directory.GetFiles(feed, "FastCgi.*.nupkg")
             .Select(path => LibraryPackage().Match(Path.GetFileName(path)))
             .Single(match => match.Success).Groups[1].Value;
@@ -74,13 +78,20 @@ public sealed partial class PackageFeed : IAsyncLifetime
     public async Task<(string Directory, DotnetRun Run)> PublishAsync(string project, string output, params string[] args)
     {
         var directory = Path.Combine(_root, "out", output);
-        var run = await DotnetAsync(project, ["publish", "-c", "Release", "-o", directory, .. args], restoreIsolated: true);
+        var run = await DotnetAsync(project, ["publish", "-c", "Release", "-o", directory, .. args, .. BuildOptions], restoreIsolated: true);
+        return (directory, run);
+    }
+
+    /// <summary>Installs the .NET tool <paramref name="package"/> from the feed into a folder of its own (<c>--tool-path</c>); returns that folder and what dotnet said.</summary>
+    public async Task<(string Directory, DotnetRun Run)> InstallToolAsync(string package)
+    {
+        var directory = Path.Combine(_root, "tools");
+        var run = await DotnetAsync(_root, ["tool", "install", package, "--version", Version, "--tool-path", directory], restoreIsolated: true);
         return (directory, run);
     }
 
     /// <summary>
-    /// Runs the .NET CLI as a user would, without the build servers that would outlive the test, and without the
-    /// MSBuild variables of the test run's own build.
+    /// Runs the .NET CLI as a user would, without the MSBuild variables of the test run's own build.
     /// </summary>
     private async Task<DotnetRun> DotnetAsync(string directory, string[] args, bool restoreIsolated)
     {
@@ -91,7 +102,7 @@ public sealed partial class PackageFeed : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in (string[])[.. args, "--disable-build-servers", "-tl:off"])
+        foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }
