@@ -14,8 +14,8 @@ namespace FastCgi.IntegrationTests.Packages;
 public sealed class PackageConsumers : ICollectionFixture<PackageFeed>;
 
 /// <summary>
-/// The libraries packed once (<c>dotnet pack</c>, in the tests' configuration) into a folder that fresh applications
-/// restore from, as a user's restore from nuget.org: their nuget.config adds the folder to the machine's own sources.
+/// The packages of src/ (FastCgi, FastCgi.AspNetCore, the tool FastCgi.Tool) packed once (<c>dotnet pack</c>, in the
+/// tests' configuration) into a folder that fresh applications restore from, as a user's restore from nuget.org: their nuget.config adds the folder to the machine's own sources.
 /// They restore into a package folder of their own, so that a package of the same version from an earlier run is
 /// never taken for this one; the machine's package folder serves the rest (the runtime packs, the ILCompiler).
 /// </summary>
@@ -26,7 +26,7 @@ public sealed partial class PackageFeed : IAsyncLifetime
 
     private readonly string _root = Directory.CreateTempSubdirectory("fastcgi-packages-").FullName;
 
-    /// <summary>The version the libraries were packed with (src/Directory.Build.props).</summary>
+    /// <summary>The version the packages were packed with (src/Directory.Build.props).</summary>
     public string Version { get; private set; } = "";
 
     /// <summary>Where the applications' restores put the packages they took from the feed or the machine's sources.</summary>
