@@ -1,7 +1,7 @@
 namespace FastCgi.AspNetCore;
 
 /// <summary>How the process was started, which decides the server (the convention of <c>UseIISIntegration</c>).</summary>
-public enum FastCgiStartMode
+internal enum FastCgiStartMode
 {
     /// <summary>Not by a web server: the application keeps its own server (Kestrel).</summary>
     Kestrel,
@@ -14,7 +14,7 @@ public enum FastCgiStartMode
 }
 
 /// <summary>Finds the <see cref="FastCgiStartMode"/> of this process.</summary>
-public static class FastCgiStartModeDetector
+internal static class FastCgiStartModeDetector
 {
     /// <summary>The mode for a configured listen address (or none).</summary>
     public static FastCgiStartMode Detect(string? listen)
