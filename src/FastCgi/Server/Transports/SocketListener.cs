@@ -54,6 +54,9 @@ internal sealed class SocketListener : ITransportListener
     }
 
     /// <inheritdoc />
+    public ListenQueue? ReadListenQueue() => ListenQueue.Read(_socket);
+
+    /// <inheritdoc />
     public void StopAccepting()
     {
         if (_inherited)
