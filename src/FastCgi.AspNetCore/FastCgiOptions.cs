@@ -71,6 +71,18 @@ public sealed class FastCgiOptions
     public TimeSpan? ShutdownTimeout { get; set; }
 
     /// <summary>
+    /// The URL path of the status page the server answers itself, before the application (php-fpm's
+    /// <c>pm.status_path</c>; <see cref="FastCgiHostOptions.StatusPath"/>). Default none.
+    /// </summary>
+    public string? StatusPath { get; set; }
+
+    /// <summary>The URL path of the ping page the server answers itself (php-fpm's <c>ping.path</c>). Default none.</summary>
+    public string? PingPath { get; set; }
+
+    /// <summary>The ping page's body. Default <c>pong</c>.</summary>
+    public string? PingResponse { get; set; }
+
+    /// <summary>
     /// Whether <c>HttpContext.User</c> is set from the web server's <c>REMOTE_USER</c> and <c>AUTH_TYPE</c>
     /// (or an authorizer's <c>AUTH_USER</c>) when present. Default true.
     /// </summary>
@@ -110,6 +122,19 @@ public sealed class FastCgiOptions
             errors.Add("FastCgi:AuthorizerPath is set but FastCgi:Roles does not include Authorizer.");
         }
 
+        foreach (var (name, path) in new[] { (nameof(StatusPath), StatusPath), (nameof(PingPath), PingPath) })
+        {
+            if (path is not null && (!path.StartsWith('/') || path.Any(c => c is '?' or '#' || char.IsWhiteSpace(c) || char.IsControl(c))))
+            {
+                errors.Add($"FastCgi:{name} '{path}' must be a URL path: it starts with '/' and has no '?', '#', white space or control character.");
+            }
+        }
+
+        if (StatusPath is not null && StatusPath == PingPath)
+        {
+            errors.Add($"FastCgi:StatusPath and FastCgi:PingPath are both '{StatusPath}'.");
+        }
+
         Positive(errors, nameof(MaxConnections), MaxConnections);
         Positive(errors, nameof(MaxConcurrentRequests), MaxConcurrentRequests);
         Positive(errors, nameof(MaxRequestsPerConnection), MaxRequestsPerConnection);
@@ -146,6 +171,9 @@ public sealed class FastCgiOptions
             MaxRequests = MaxRequests ?? 0,
             ShutdownTimeout = ShutdownTimeout ?? defaults.ShutdownTimeout,
             Limits = limits,
+            StatusPath = StatusPath,
+            PingPath = PingPath,
+            PingResponse = PingResponse ?? defaults.PingResponse,
 
             // The ASP.NET Core host owns SIGTERM and SIGINT (it stops the server, which drains).
             HandleSignals = false,

@@ -79,4 +79,40 @@ public sealed class OptionsTests
         Assert.Equal(0, app.ExitCode);
         Assert.Contains("Now listening on: fastcgi:127.0.0.1:" + WebServerProcess.Text(port), app.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_status_and_ping_paths_must_be_url_paths_and_differ()
+    {
+        Assert.Empty(new FastCgiOptions { StatusPath = "/status", PingPath = "/ping", PingResponse = "ok" }.Validate());
+        Assert.Equal(
+            [
+                "FastCgi:StatusPath 'status' must be a URL path: it starts with '/' and has no '?', '#', white space or control character.",
+                "FastCgi:PingPath '/ping?x' must be a URL path: it starts with '/' and has no '?', '#', white space or control character.",
+            ],
+            new FastCgiOptions { StatusPath = "status", PingPath = "/ping?x" }.Validate());
+        Assert.Equal(["FastCgi:StatusPath and FastCgi:PingPath are both '/health'."], new FastCgiOptions { StatusPath = "/health", PingPath = "/health" }.Validate());
+    }
+
+    [Fact]
+    public async Task The_server_answers_the_status_and_ping_pages_before_the_application()
+    {
+        var port = WebServerProcess.FreeTcpPort();
+        await using var app = SampleApp.Start([], new Dictionary<string, string>
+        {
+            ["FastCgi__Listen"] = "127.0.0.1:" + WebServerProcess.Text(port),
+            ["FastCgi__StatusPath"] = "/status",
+            ["FastCgi__PingPath"] = "/ping",
+            ["FastCgi__PingResponse"] = "ready",
+        });
+        await app.WaitUntilListeningAsync(port);
+        await using var nginx = await NginxServer.StartAsync("nginx-aspnetcore.conf", new Dictionary<string, string> { ["127.0.0.1:9000"] = "127.0.0.1:" + WebServerProcess.Text(port) });
+        using var client = new HttpClient { BaseAddress = nginx.BaseUri };
+
+        Assert.Equal("ready", await client.GetStringAsync("/ping"));
+        Assert.Equal("Hello from ASP.NET Core\n", await client.GetStringAsync("/"));
+        var status = await client.GetStringAsync("/status");
+
+        // The one request the application served; neither page is one of its requests.
+        Assert.Contains("\naccepted requests:   1\nended requests:      1\nactive requests:     0\n", status, StringComparison.Ordinal);
+    }
 }

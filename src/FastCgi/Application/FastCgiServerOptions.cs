@@ -31,7 +31,8 @@ public sealed record FastCgiServerOptions : FastCgiHostOptions
     /// Reads the standard command-line options over <paramref name="defaults"/>: <c>--listen ADDRESS</c>,
     /// <c>--threading-level 0|1|2</c>, <c>--max-requests N</c>, <c>--gzip</c>, <c>--unix-socket-mode OCTAL</c>,
     /// <c>--max-connections N</c>, <c>--max-concurrent-requests N</c>, <c>--max-request-body-bytes N</c>,
-    /// <c>--input-timeout SECONDS</c>, <c>--write-timeout SECONDS</c>, <c>--shutdown-timeout SECONDS</c>.
+    /// <c>--input-timeout SECONDS</c>, <c>--write-timeout SECONDS</c>, <c>--shutdown-timeout SECONDS</c>,
+    /// <c>--status-path PATH</c>, <c>--ping-path PATH</c>, <c>--ping-response TEXT</c>.
     /// </summary>
     /// <remarks>
     /// A program that a web server runs as CGI (<c>GATEWAY_INTERFACE</c> is set, and neither systemd's sockets nor a
@@ -66,6 +67,9 @@ public sealed record FastCgiServerOptions : FastCgiHostOptions
                 "--write-timeout" => options with { Limits = options.Limits with { WriteTimeout = TimeSpan.FromSeconds(ParseCount(Value(), "--write-timeout")) } },
                 "--shutdown-timeout" => options with { ShutdownTimeout = TimeSpan.FromSeconds(ParseCount(Value(), "--shutdown-timeout")) },
                 "--unix-socket-mode" => options with { UnixSocketMode = ParseMode(Value()) },
+                "--status-path" => options with { StatusPath = Value() },
+                "--ping-path" => options with { PingPath = Value() },
+                "--ping-response" => options with { PingResponse = Value() },
                 _ => throw new ArgumentException($"Unknown option '{args[i]}'."),
             };
         }
@@ -90,6 +94,9 @@ public sealed record FastCgiServerOptions : FastCgiHostOptions
           --input-timeout SECONDS         how long a web server may stall while sending a request
           --write-timeout SECONDS         how long a web server may stall while reading a response
           --shutdown-timeout SECONDS      how long the requests in flight may take once asked to stop
+          --status-path PATH              serve the status page at PATH (php-fpm's pm.status_path; ?json, ?openmetrics, ?full)
+          --ping-path PATH                answer PATH with the ping response (php-fpm's ping.path)
+          --ping-response TEXT            the ping page's body (default pong)
 
         """;
 

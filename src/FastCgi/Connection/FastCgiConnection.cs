@@ -79,6 +79,9 @@ internal sealed class FastCgiConnection : IRequestLifecycle
     /// <summary>When the connection last became idle (<see cref="TimeProvider.GetTimestamp"/>); while busy, the maximum.</summary>
     public long IdleSince => _requests.IdleSince;
 
+    /// <summary>The requests on the connection now (the status page's listing).</summary>
+    public FastCgiRequestContext[] Requests => _requests.Snapshot();
+
     /// <summary>Whether <see cref="TryCloseIdle"/> closed the connection.</summary>
     public bool Evicted { get; private set; }
 
@@ -213,7 +216,7 @@ internal sealed class FastCgiConnection : IRequestLifecycle
             var started = guarded ? 0 : ApplicationClock.Enter();
             try
             {
-                processing = _application.ProcessRequestAsync(request);
+                processing = request.ServedByServer ? _settings.ServerPages!.ServeAsync(request) : _application.ProcessRequestAsync(request);
             }
             finally
             {
@@ -472,6 +475,11 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         var refusal = _requests.TryAdmit(requestId, _takeContext, body.Role, body.KeepConnection, _application.Accepts(body.Role), out var request);
         if (refusal is { } status)
         {
+            if (status is ProtocolStatus.Overloaded or ProtocolStatus.CantMultiplexConnection)
+            {
+                _settings.Admission.Refused(status);
+            }
+
             return Output.RefuseAsync(requestId, status);
         }
 
@@ -510,6 +518,20 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         }
 
         request.CompleteParams(_settings.MaxParamCount, _settings.MaxParamLength);
+        if (_settings.ServerPages is { } pages && request.Role == Role.Responder)
+        {
+            if (pages.Serves(request))
+            {
+                request.ServedByServer = true;
+            }
+            else if (!_requests.TryClaimSlot(request))
+            {
+                // All the server's slots are taken: refused as at BEGIN_REQUEST, only later (spec 5.5).
+                _settings.Admission.Refused(ProtocolStatus.Overloaded);
+                return RefuseAsync(request, ProtocolStatus.Overloaded, new IOException("The server is overloaded."));
+            }
+        }
+
         if (request.Role == Role.Authorizer)
         {
             // Spec 6.3: an authorizer gets no body; web servers differ on whether they send an empty STDIN.
@@ -596,27 +618,34 @@ internal sealed class FastCgiConnection : IRequestLifecycle
     /// </summary>
     private ValueTask AbortAsync(FastCgiRequestContext request)
     {
-        request.EndInput(new IOException("The web server aborted the request."));
         if (request.State != RequestState.ReceivingParams)
         {
+            request.EndInput(new IOException("The web server aborted the request."));
             request.Abort(AbortReason.WebServer);
             return ValueTask.CompletedTask;
         }
 
+        return RefuseAsync(request, ProtocolStatus.RequestComplete, new IOException("The web server aborted the request."));
+    }
+
+    /// <summary>Ends a request whose application never started, with END_REQUEST and <paramref name="status"/>.</summary>
+    private ValueTask RefuseAsync(FastCgiRequestContext request, ProtocolStatus status, IOException inputError)
+    {
+        request.EndInput(inputError);
         var (released, _) = _requests.Release(request);
         if (released)
         {
             RequestEnded(request);
         }
 
-        return EndAbortedAsync(request, released);
+        return EndUnstartedAsync(request, released, status);
     }
 
-    private async ValueTask EndAbortedAsync(FastCgiRequestContext request, bool released)
+    private async ValueTask EndUnstartedAsync(FastCgiRequestContext request, bool released, ProtocolStatus status)
     {
         try
         {
-            await Output.RefuseAsync(request.Id, ProtocolStatus.RequestComplete).ConfigureAwait(false);
+            await Output.RefuseAsync(request.Id, status).ConfigureAwait(false);
         }
         finally
         {

@@ -48,6 +48,12 @@ internal sealed record FastCgiConnectionSettings
     /// <summary>Who grants request slots shared by all connections; by default every request is admitted.</summary>
     public IRequestAdmission Admission { get; init; } = UnlimitedAdmission.Instance;
 
+    /// <summary>
+    /// The Responder requests the server answers itself (its status and ping pages), or null. When set, a Responder
+    /// request claims its slot from <see cref="Admission"/> only once its PARAMS ended and it is not one of them.
+    /// </summary>
+    public IServerPages? ServerPages { get; init; }
+
     private sealed class UnlimitedAdmission : IRequestAdmission
     {
         public static readonly UnlimitedAdmission Instance = new();
@@ -55,6 +61,10 @@ internal sealed record FastCgiConnectionSettings
         public bool TryAdmit() => true;
 
         public void Leave()
+        {
+        }
+
+        public void Refused(ProtocolStatus status)
         {
         }
     }
@@ -68,4 +78,20 @@ internal interface IRequestAdmission
 
     /// <summary>Gives a claimed slot back.</summary>
     void Leave();
+
+    /// <summary>A request was refused with <paramref name="status"/> (FCGI_OVERLOADED or FCGI_CANT_MPX_CONN), for the server's figures.</summary>
+    void Refused(ProtocolStatus status);
+}
+
+/// <summary>
+/// Requests the server answers itself instead of the application: the Server layer's status and ping pages. Only
+/// Responder requests are offered, when their PARAMS ended.
+/// </summary>
+internal interface IServerPages
+{
+    /// <summary>Whether the server answers <paramref name="request"/> itself; called on the read loop, allocates nothing.</summary>
+    bool Serves(FastCgiRequestContext request);
+
+    /// <summary>Answers a request <see cref="Serves"/> took, in place of the application.</summary>
+    ValueTask ServeAsync(FastCgiRequestContext request);
 }

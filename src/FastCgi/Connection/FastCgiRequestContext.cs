@@ -32,6 +32,10 @@ public sealed class FastCgiRequestContext
     private volatile bool _listed;
     private long _begunAt;
 
+    // Moves on when a request's PARAMS are given back, so that a reader on another thread (the status page) can tell
+    // that what it read may belong to the next request.
+    private int _generation;
+
     internal FastCgiRequestContext(IRequestLifecycle lifecycle, ConnectionOutput output, PipeOptions pipeOptions)
     {
         _lifecycle = lifecycle;
@@ -104,6 +108,15 @@ public sealed class FastCgiRequestContext
 
     internal RequestState State => (RequestState)Volatile.Read(ref _state);
 
+    /// <summary>Whether the request holds one of the server-wide slots (<see cref="IRequestAdmission"/>); read and set under the table's lock.</summary>
+    internal bool HoldsSlot { get; set; }
+
+    /// <summary>Whether the server answers the request itself (<see cref="IServerPages"/>), not the application.</summary>
+    internal bool ServedByServer { get; set; }
+
+    /// <summary>The CGI variables, once the PARAMS stream ended.</summary>
+    internal ParamsDictionary? Environ => _environ;
+
     /// <summary>Whether the request left the connection: nothing more of it may be sent.</summary>
     internal bool HasEnded => State >= RequestState.Ending;
 
@@ -154,6 +167,7 @@ public sealed class FastCgiRequestContext
         Role = role;
         KeepConnection = keepConnection;
         BegunAt = long.MaxValue;
+        ServedByServer = false;
         _abortReason = (int)AbortReason.None;
         _abortObserver = null;
         _environ = null;
@@ -304,6 +318,9 @@ public sealed class FastCgiRequestContext
         Volatile.Write(ref _state, (int)RequestState.Ended);
         Stdin.Reader.Complete();
         DataInput?.Reader.Complete();
+
+        // A full fence: the move is seen before the pooled bytes can be reused by anyone else (TryReadTarget).
+        Interlocked.Increment(ref _generation);
         _environ?.Dispose();
         ReturnParams();
         _stdout.Clear(release: true);
@@ -319,6 +336,37 @@ public sealed class FastCgiRequestContext
 
         _params = [];
         _paramsLength = 0;
+    }
+
+    /// <summary>
+    /// The method and URL path (no query string) of a request in flight, read from another thread for the status
+    /// page; false when the request has no PARAMS yet, or ended (its pooled bytes may then hold another's) meanwhile.
+    /// </summary>
+    internal bool TryReadTarget(out string method, out string path)
+    {
+        method = path = "";
+        var generation = Volatile.Read(ref _generation);
+        var environ = Volatile.Read(ref _environ);
+        if (environ is null || State is < RequestState.Starting or RequestState.Ended)
+        {
+            return false;
+        }
+
+        try
+        {
+            method = environ.TryGetRaw("REQUEST_METHOD"u8, out var raw) ? Encoding.UTF8.GetString(raw) : "";
+            path = environ.UrlPath(out var script, out var pathInfo) is { IsEmpty: false } uriPath
+                ? Encoding.UTF8.GetString(uriPath)
+                : Encoding.UTF8.GetString(script) + Encoding.UTF8.GetString(pathInfo);
+        }
+        catch (Exception exception) when (exception is ObjectDisposedException or IndexOutOfRangeException or ArgumentException)
+        {
+            // Given back under the read: the generation below says so too.
+            return false;
+        }
+
+        Interlocked.MemoryBarrier();
+        return Volatile.Read(ref _generation) == generation;
     }
 
     /// <summary>The STDOUT and STDERR bytes not yet sent, and whether STDERR needs its end record.</summary>

@@ -129,6 +129,43 @@ internal sealed class ParamsDictionary : IReadOnlyDictionary<string, string>, ID
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
+    /// <summary>The raw bytes of the value of <paramref name="name"/> (ASCII), without a string made.</summary>
+    public bool TryGetRaw(ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
+    {
+        ObjectDisposedException.ThrowIf(_count < 0, this);
+        for (var i = _count - 1; i >= 0; i--)
+        {
+            var entry = _entries[i];
+            if (_data.AsSpan(entry.NameStart, entry.NameLength).SequenceEqual(name))
+            {
+                value = _data.AsSpan(entry.ValueStart, entry.ValueLength);
+                return true;
+            }
+        }
+
+        value = default;
+        return false;
+    }
+
+    /// <summary>
+    /// The request's URL path as the web server passed it, raw (not decoded): REQUEST_URI up to its query string when
+    /// it is there (nginx, Apache, lighttpd send it); otherwise empty, and the path is <paramref name="script"/>
+    /// (SCRIPT_NAME) followed by <paramref name="pathInfo"/> (PATH_INFO), as RFC 3875 has it.
+    /// </summary>
+    public ReadOnlySpan<byte> UrlPath(out ReadOnlySpan<byte> script, out ReadOnlySpan<byte> pathInfo)
+    {
+        if (TryGetRaw("REQUEST_URI"u8, out var uri) && !uri.IsEmpty)
+        {
+            script = pathInfo = default;
+            var query = uri.IndexOf((byte)'?');
+            return query >= 0 ? uri[..query] : uri;
+        }
+
+        TryGetRaw("SCRIPT_NAME"u8, out script);
+        TryGetRaw("PATH_INFO"u8, out pathInfo);
+        return default;
+    }
+
     /// <summary>Returns the bytes and the index to the pool; later reads throw.</summary>
     public void Dispose()
     {

@@ -61,13 +61,17 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
                 return ProtocolStatus.UnknownRole;
             }
 
-            if (_stopRequested || !settings.Admission.TryAdmit())
+            // A Responder request may be one the server answers itself (its status page), which must not wait for a
+            // slot: it claims one when its PARAMS show it is not (TryClaimSlot).
+            var deferSlot = settings.ServerPages is not null && role == Role.Responder;
+            if (_stopRequested || (!deferSlot && !settings.Admission.TryAdmit()))
             {
                 return ProtocolStatus.Overloaded;
             }
 
             var request = context();
             request.Begin(requestId, role, keepConnection);
+            request.HoldsSlot = !deferSlot;
             _requests.Add(requestId, request);
             request.Listed = true;
             _last = request;
@@ -75,6 +79,21 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
             AnyBegun = true;
             admitted = request;
             return null;
+        }
+    }
+
+    /// <summary>Claims the server-wide slot of a request admitted without one; false when none is free (FCGI_OVERLOADED).</summary>
+    public bool TryClaimSlot(FastCgiRequestContext request)
+    {
+        lock (_lock)
+        {
+            if (!request.Listed || !settings.Admission.TryAdmit())
+            {
+                return false;
+            }
+
+            request.HoldsSlot = true;
+            return true;
         }
     }
 
@@ -117,6 +136,7 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
     public (bool Released, bool Close) Release(FastCgiRequestContext request)
     {
         bool close;
+        bool heldSlot;
         lock (_lock)
         {
             if (!_requests.TryGetValue(request.Id, out var current) || current != request)
@@ -126,6 +146,8 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
 
             _requests.Remove(request.Id);
             request.Listed = false;
+            heldSlot = request.HoldsSlot;
+            request.HoldsSlot = false;
             if (!request.KeepConnection)
             {
                 // Spec 5.1: without FCGI_KEEP_CONN the application closes the connection after the request.
@@ -135,7 +157,11 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
             close = Closing || (_stopRequested && _requests.Count == 0);
         }
 
-        settings.Admission.Leave();
+        if (heldSlot)
+        {
+            settings.Admission.Leave();
+        }
+
         return (true, close);
     }
 

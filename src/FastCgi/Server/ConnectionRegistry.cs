@@ -15,9 +15,15 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly int _maxConnections;
+    private readonly HostStatistics? _statistics;
 
-    public ConnectionRegistry(int maxConnections, TimeProvider time, ILogger logger)
+    /// <param name="maxConnections">FCGI_MAX_CONNS.</param>
+    /// <param name="time">The clock of the once-a-second check.</param>
+    /// <param name="logger">Where waiting for a slot is logged.</param>
+    /// <param name="statistics">What counts the connections; its listen queue is sampled once a second.</param>
+    public ConnectionRegistry(int maxConnections, TimeProvider time, ILogger logger, HostStatistics? statistics = null)
     {
+        _statistics = statistics;
         _slots = new SemaphoreSlim(maxConnections);
         _maxConnections = maxConnections;
         _time = time;
@@ -25,12 +31,16 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
         _heartbeat = time.CreateTimer(
             static state =>
             {
-                foreach (var served in ((ConcurrentDictionary<long, ServedConnection>)state!).Values)
+                var registry = (ConnectionRegistry)state!;
+                foreach (var served in registry._connections.Values)
                 {
                     served.Connection.CheckTimeouts();
                 }
+
+                // php-fpm's "max listen queue" is sampled on its heartbeat too.
+                registry._statistics?.ReadListenQueue();
             },
-            _connections,
+            this,
             TimeSpan.FromSeconds(1),
             TimeSpan.FromSeconds(1));
     }
@@ -52,13 +62,18 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
         }
     }
 
+    /// <summary>The connections being served now.</summary>
+    public IEnumerable<ServedConnection> Connections => _connections.Values;
+
     /// <summary>Serves <paramref name="served"/> in its slot; the task completes when it closed.</summary>
     public Task Serve(ServedConnection served)
     {
         _connections[served.Id] = served;
+        _statistics?.ConnectionOpened();
         return served.RunAsync(() =>
         {
             _connections.TryRemove(served.Id, out _);
+            _statistics?.ConnectionClosed();
             _slots.Release();
         });
     }

@@ -25,6 +25,10 @@ public sealed class FastCgiHost : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(application);
         _application = application;
         Options = options ?? new FastCgiHostOptions();
+        if (Options.StatusPath is not null && Options.StatusPath == Options.PingPath)
+        {
+            throw new ArgumentException($"The status and ping pages are both at '{Options.StatusPath}'.", nameof(options));
+        }
     }
 
     /// <summary>How the host runs.</summary>
@@ -92,6 +96,12 @@ public sealed class FastCgiHost : IAsyncDisposable
         _stop.Dispose();
     }
 
+    /// <summary>What the running host counts; null before it runs.</summary>
+    internal HostStatistics? Statistics { get; private set; }
+
+    /// <summary>The running host's <c>FastCgi.Server</c> meter; null before it runs, disposed when it returned.</summary>
+    internal System.Diagnostics.Metrics.Meter? Meter { get; private set; }
+
     /// <summary>The logger of the host's own messages.</summary>
     internal static ILogger ServerLogger(FastCgiHostOptions options) => (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger("FastCgi.Server");
 
@@ -108,20 +118,25 @@ public sealed class FastCgiHost : IAsyncDisposable
         var logger = ServerLogger(Options);
         var policy = new ThreadingPolicy(Options);
         var admission = new RequestAdmission(policy.MaxConcurrentRequests, Options.MaxRequests, Stop);
-        var settings = policy.ConnectionSettings(Options, loggers.CreateLogger("FastCgi.Connection"), admission);
+        var statistics = new HostStatistics(Options.TimeProvider, admission, listener, Options.ThreadingLevel);
         var filter = new WebServerAddressFilter(Options.WebServerAddresses);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         using var signals = Options.HandleSignals ? new SignalHandlers(Stop, logger) : null;
+        using var metrics = new ServerMetrics(statistics);
+        Statistics = statistics;
+        Meter = metrics.Meter;
         ThreadPoolGuard.Start();
         try
         {
             await using (listener.ConfigureAwait(false))
             {
-                var connections = new ConnectionRegistry(policy.MaxConnections, Options.TimeProvider, logger);
+                var connections = new ConnectionRegistry(policy.MaxConnections, Options.TimeProvider, logger, statistics);
                 await using (connections.ConfigureAwait(false))
                 {
+                    var pages = StatusPages.Create(Options, statistics, () => connections.Connections);
+                    var settings = policy.ConnectionSettings(Options, loggers.CreateLogger("FastCgi.Connection"), admission, pages);
                     ServerLog.Listening(logger, listener.Name, (int)Options.ThreadingLevel);
-                    await AcceptAsync(listener, connections, policy, settings, filter, logger, stop.Token).ConfigureAwait(false);
+                    await AcceptAsync(listener, connections, policy, settings, filter, statistics, logger, stop.Token).ConfigureAwait(false);
 
                     // No request is admitted once the listener stops, and a new connection is refused now rather than
                     // left in the backlog while the host drains.
@@ -143,6 +158,7 @@ public sealed class FastCgiHost : IAsyncDisposable
         ThreadingPolicy policy,
         FastCgiConnectionSettings settings,
         WebServerAddressFilter filter,
+        HostStatistics statistics,
         ILogger logger,
         CancellationToken stop)
     {
@@ -172,11 +188,13 @@ public sealed class FastCgiHost : IAsyncDisposable
 
                 if (!filter.Allows(transport.RemoteEndPoint))
                 {
+                    statistics.ConnectionRejected();
                     ServerLog.ConnectionRefused(logger, transport.RemoteEndPoint?.ToString() ?? "?");
                     await transport.DisposeAsync().ConfigureAwait(false);
                     continue;
                 }
 
+                statistics.ConnectionAccepted();
                 try
                 {
                     await connections.WaitForSlotAsync(stop).ConfigureAwait(false);

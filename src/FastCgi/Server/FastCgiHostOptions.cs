@@ -110,6 +110,50 @@ public record FastCgiHostOptions
     /// </summary>
     public ILoggerFactory? LoggerFactory { get; init; } = StandardErrorLoggerFactory.Instance;
 
+    /// <summary>
+    /// The URL path of the status page the host serves itself, as php-fpm's <c>pm.status_path</c>: the server's
+    /// figures (connections, requests, the listen queue) as text, or <c>?json</c>, <c>?openmetrics</c>, and with
+    /// <c>?full</c> the requests in flight. Matched exactly against the path of REQUEST_URI (raw, without the query
+    /// string), or SCRIPT_NAME followed by PATH_INFO when the web server sends no REQUEST_URI; only Responder
+    /// requests. Restrict it in the web server (docs/deployment.md). Default null: no status page.
+    /// </summary>
+    /// <exception cref="ArgumentException">The value does not start with '/', or has a '?', '#', white space or a control character.</exception>
+    public string? StatusPath
+    {
+        get;
+        init => field = PagePath(value, nameof(StatusPath));
+    }
+
+    /// <summary>
+    /// The URL path of the ping page the host serves itself, as php-fpm's <c>ping.path</c>: <see cref="PingResponse"/>
+    /// with status 200, for a health check through the web server. Matched as <see cref="StatusPath"/>. Default null:
+    /// no ping page.
+    /// </summary>
+    /// <exception cref="ArgumentException">The value does not start with '/', or has a '?', '#', white space or a control character.</exception>
+    public string? PingPath
+    {
+        get;
+        init => field = PagePath(value, nameof(PingPath));
+    }
+
+    /// <summary>The body of the ping page (<c>text/plain</c>), as php-fpm's <c>ping.response</c>. Default <c>pong</c>.</summary>
+    /// <exception cref="ArgumentNullException">The value is null.</exception>
+    public string PingResponse
+    {
+        get;
+        init => field = OptionValidation.NotNull(value, nameof(PingResponse));
+    } = "pong";
+
     /// <summary>The clock of every timeout (input, write, shutdown, the lingering close). Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    private static string? PagePath(string? value, string name)
+    {
+        if (value is not null && (!value.StartsWith('/') || value.Any(c => c is '?' or '#' || char.IsWhiteSpace(c) || char.IsControl(c))))
+        {
+            throw new ArgumentException($"{name} '{value}' must be a URL path: it starts with '/' and has no '?', '#', white space or control character.", name);
+        }
+
+        return value;
+    }
 }

@@ -37,7 +37,7 @@ internal sealed class ThreadingPolicy
     public int MaxRequestsPerConnection { get; }
 
     /// <summary>The settings every connection of a host shares.</summary>
-    public FastCgiConnectionSettings ConnectionSettings(FastCgiHostOptions options, ILogger logger, IRequestAdmission admission) => new()
+    public FastCgiConnectionSettings ConnectionSettings(FastCgiHostOptions options, ILogger logger, IRequestAdmission admission, IServerPages? pages = null) => new()
     {
         MaxRequestsPerConnection = MaxRequestsPerConnection,
         Multiplexed = Multiplexed,
@@ -52,6 +52,7 @@ internal sealed class ThreadingPolicy
         Logger = logger,
         GetValuesAnswers = GetValuesAnswers(options.Params),
         Admission = admission,
+        ServerPages = pages,
     };
 
     /// <summary>The FCGI_GET_VALUES answers: the limits enforced, overridden by jonpy's <c>params</c>.</summary>

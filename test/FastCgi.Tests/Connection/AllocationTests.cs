@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using FastCgi.Cgi;
 using FastCgi.Connection;
 using FastCgi.Protocol;
+using FastCgi.Server;
 using FastCgi.Testing;
 using FastCgi.Tests.Cgi;
 using FastCgi.Tests.Support;
@@ -43,7 +44,25 @@ public sealed class AllocationTests
     /// it blocks (<see cref="GuardedThread"/>), over pipes with inline schedulers, so every await completes in place.
     /// </summary>
     [Fact]
-    public void A_hello_request_on_a_loop_thread_allocates_at_most_440_bytes_in_a_Release_build()
+    public void A_hello_request_on_a_loop_thread_allocates_at_most_440_bytes_in_a_Release_build() =>
+        AssertOnLoopThread(new FastCgiConnectionSettings());
+
+    /// <summary>
+    /// The same with the host's status and ping pages on: each Responder request's path is matched against theirs and
+    /// its slot claimed from the host's admission (which keeps the figures) after its PARAMS, allocating nothing more.
+    /// </summary>
+    [Fact]
+    public void A_hello_request_with_the_status_pages_on_allocates_no_more_on_a_loop_thread()
+    {
+        var admission = new RequestAdmission(1024, 0, () => { });
+        var statistics = new HostStatistics(TimeProvider.System, admission, new InMemoryListener(), ThreadingLevel.PerConnection);
+        var pages = StatusPages.Create(new FastCgiHostOptions { StatusPath = "/status", PingPath = "/ping" }, statistics, () => []);
+        AssertOnLoopThread(new FastCgiConnectionSettings { Admission = admission, ServerPages = pages });
+        Assert.Equal(admission.Ended, admission.Begun);
+        Assert.True(admission.Begun > Count);
+    }
+
+    private static void AssertOnLoopThread(FastCgiConnectionSettings settings)
     {
         List<long>? rounds = null;
         Exception? failure = null;
@@ -51,7 +70,7 @@ public sealed class AllocationTests
         {
             try
             {
-                rounds = MeasureOnLoopThread(MaxBytesOnLoopThread);
+                rounds = MeasureOnLoopThread(MaxBytesOnLoopThread, settings);
             }
             catch (Exception exception)
             {
@@ -98,13 +117,13 @@ public sealed class AllocationTests
         new(new Dictionary<Role, Func<Handler>> { [Role.Responder] = () => new Hello() }, RequestType.Default, RequestLimits.Default);
 
     /// <summary>Runs on the calling thread, which it marks as a loop thread for good: call it on a thread of its own.</summary>
-    private static List<long> MeasureOnLoopThread(long bound)
+    private static List<long> MeasureOnLoopThread(long bound, FastCgiConnectionSettings settings)
     {
         GuardedThread.Enter(new NothingDeferred());
         var inline = new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
         var toApp = new Pipe(inline);
         var fromApp = new Pipe(inline);
-        var connection = new FastCgiConnection(new DuplexPipe(toApp.Reader, fromApp.Writer), Application(), new FastCgiConnectionSettings(), 1, () => { });
+        var connection = new FastCgiConnection(new DuplexPipe(toApp.Reader, fromApp.Writer), Application(), settings, 1, () => { });
         var run = connection.RunAsync();
         var request = FcgiRecords.Request(1, CgiVariables.NginxHello(), []);
 

@@ -106,10 +106,55 @@ public sealed class FastCgiServerOptionsTests
     public void The_help_names_every_option_the_command_line_reads()
     {
         foreach (var option in (string[])["--listen", "--threading-level", "--max-requests", "--gzip", "--unix-socket-mode", "--max-connections",
-            "--max-concurrent-requests", "--max-request-body-bytes", "--input-timeout", "--write-timeout", "--shutdown-timeout"])
+            "--max-concurrent-requests", "--max-request-body-bytes", "--input-timeout", "--write-timeout", "--shutdown-timeout",
+            "--status-path", "--ping-path", "--ping-response"])
         {
             Assert.Contains("  " + option + " ", FastCgiServerOptions.CommandLineHelp, StringComparison.Ordinal);
-            Assert.NotEqual("Unknown option '" + option + "'.", Record.Exception(() => FastCgiServerOptions.FromCommandLine([option, "1"]))?.Message);
+            Assert.NotEqual("Unknown option '" + option + "'.", Record.Exception(() => FastCgiServerOptions.FromCommandLine([option, option.EndsWith("-path", StringComparison.Ordinal) ? "/1" : "1"]))?.Message);
         }
+    }
+
+    [Fact]
+    public void The_status_and_ping_pages_are_off_by_default_and_the_ping_says_pong()
+    {
+        var options = new FastCgiServerOptions();
+
+        Assert.Null(options.StatusPath);
+        Assert.Null(options.PingPath);
+        Assert.Equal("pong", options.PingResponse);
+    }
+
+    [Fact]
+    public void The_command_line_sets_the_status_and_ping_pages()
+    {
+        var options = FastCgiServerOptions.FromCommandLine(["--status-path", "/status", "--ping-path", "/ping", "--ping-response", "ok"]);
+
+        Assert.Equal(("/status", "/ping", "ok"), (options.StatusPath, options.PingPath, options.PingResponse));
+    }
+
+    [Theory]
+    [InlineData("status")]
+    [InlineData("")]
+    [InlineData("/status?json")]
+    [InlineData("/status#top")]
+    [InlineData("/my status")]
+    [InlineData("/status\n")]
+    public void A_page_path_that_is_not_a_url_path_is_refused_where_it_is_set(string path)
+    {
+        var status = Assert.Throws<ArgumentException>(() => new FastCgiServerOptions { StatusPath = path });
+        var ping = Assert.Throws<ArgumentException>(() => new FastCgiServerOptions { PingPath = path });
+
+        Assert.Equal(("StatusPath", "PingPath"), (status.ParamName, ping.ParamName));
+        Assert.Throws<ArgumentNullException>(() => new FastCgiServerOptions { PingResponse = null! });
+    }
+
+    [Fact]
+    public void A_host_refuses_a_status_and_a_ping_page_at_one_path()
+    {
+        var options = new FastCgiServerOptions { StatusPath = "/health", PingPath = "/health" };
+
+        var error = Assert.Throws<ArgumentException>(() => new FastCgiServer(() => null!, options));
+
+        Assert.StartsWith("The status and ping pages are both at '/health'.", error.Message, StringComparison.Ordinal);
     }
 }

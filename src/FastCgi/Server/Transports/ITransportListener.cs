@@ -16,6 +16,9 @@ internal interface ITransportListener : IAsyncDisposable
 
     /// <summary>Refuses new connections from now on (those waiting in the backlog too), before the host drains.</summary>
     void StopAccepting();
+
+    /// <summary>The listen queue now, or null where the system does not tell it (the status page says n/a).</summary>
+    ListenQueue? ReadListenQueue() => null;
 }
 
 /// <summary>One web server connection as a duplex pipe, with the ways it can be closed.</summary>

@@ -86,6 +86,9 @@ internal sealed class SocketListener : ITransportListener
     }
 
     /// <inheritdoc />
+    public ListenQueue? ReadListenQueue() => ListenQueue.Read(_socket);
+
+    /// <inheritdoc />
     public void StopAccepting()
     {
         foreach (var listening in _sockets)
