@@ -86,7 +86,7 @@ internal sealed class SocketListener : ITransportListener
     }
 
     /// <inheritdoc />
-    public ListenQueue? ReadListenQueue() => ListenQueue.Read(_socket);
+    public ListenQueue? ReadListenQueue() => ListenQueue.Read([.. _sockets.Select(listening => listening.Socket)]);
 
     /// <inheritdoc />
     public void StopAccepting()
