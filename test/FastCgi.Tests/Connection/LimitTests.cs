@@ -266,12 +266,13 @@ public sealed class LimitTests
     {
         var app = new TestApp();
         var output = new PipeOptions(pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024);
-        await using var connection = new InMemoryConnection(app.Handlers, outputOptions: output);
+        await using var connection = new InMemoryConnection(app.Handlers, outputOptions: output, webServerReads: false);
         await connection.WebServer.SendAsync(Request(1, Environ($"/big?{1 << 30}"), []));
         await app.WriteHeld.Within("a write of /big to wait for the web server");
 
-        // A write is waiting for the web server (its start is what the timeout measures): 61 s later the connection is
-        // closed, the handler's write fails, and the web server gets what was in flight and the end of the connection.
+        // A write is waiting for a web server that reads nothing, so it stays held (its start is what the timeout
+        // measures): 61 s later the connection is closed, the handler's write fails, and the web server gets what was
+        // in flight and the end of the connection.
         connection.AdvanceTime(TimeSpan.FromSeconds(61));
         await connection.Run.Within("the host to close the connection");
         Assert.InRange(await connection.WebServer.ReadToEndAsync(limit: 1 << 20), 0, 1 << 20);

@@ -21,16 +21,17 @@ internal sealed class InMemoryConnection : IAsyncDisposable
     {
     }
 
-    public InMemoryConnection(IReadOnlyDictionary<Role, Func<Handler>> handlers, FastCgiServerOptions? options = null, PipeOptions? outputOptions = null)
-        : this(new Shared(new InMemoryServer(handlers, options)), outputOptions)
+    /// <summary>A connection to a host of its own; with <paramref name="webServerReads"/> false the web server reads none of the response.</summary>
+    public InMemoryConnection(IReadOnlyDictionary<Role, Func<Handler>> handlers, FastCgiServerOptions? options = null, PipeOptions? outputOptions = null, bool webServerReads = true)
+        : this(new Shared(new InMemoryServer(handlers, options)), outputOptions, webServerReads)
     {
     }
 
-    private InMemoryConnection(Shared shared, PipeOptions? outputOptions)
+    private InMemoryConnection(Shared shared, PipeOptions? outputOptions, bool webServerReads = true)
     {
         _shared = shared;
         shared.Connections++;
-        _connection = shared.Server.Connect(outputOptions: outputOptions);
+        _connection = shared.Server.Connect(outputOptions: outputOptions, webServerReads: webServerReads);
     }
 
     /// <summary>The web server's end.</summary>

@@ -38,9 +38,12 @@ internal sealed class InMemoryServer : IAsyncDisposable
     /// <summary>The host's clock.</summary>
     public TimeProvider Time { get; }
 
-    /// <summary>A web server connects from <paramref name="remote"/> (null: no address, as over a Unix socket).</summary>
-    public WebServerConnection Connect(EndPoint? remote = null, PipeOptions? outputOptions = null) =>
-        new(Listener.Connect(remote, outputOptions));
+    /// <summary>
+    /// A web server connects from <paramref name="remote"/> (null: no address, as over a Unix socket); with
+    /// <paramref name="webServerReads"/> false it reads none of the response (<see cref="InMemoryTransportConnection"/>).
+    /// </summary>
+    public WebServerConnection Connect(EndPoint? remote = null, PipeOptions? outputOptions = null, bool webServerReads = true) =>
+        new(Listener.Connect(remote, outputOptions, webServerReads));
 
     /// <summary>Lets <paramref name="time"/> pass on the host's clock (its input, write and shutdown timeouts).</summary>
     public void AdvanceTime(TimeSpan time) => (Time as FakeTimeProvider ?? throw new InvalidOperationException("The options brought their own clock.")).Advance(time);

@@ -25,11 +25,12 @@ internal sealed class InMemoryListener : ITransportListener
 
     /// <summary>
     /// Connects a new web server from <paramref name="remote"/> (null: an address-less transport, as a Unix socket);
-    /// <paramref name="outputOptions"/> shape the pipe the application writes to.
+    /// <paramref name="outputOptions"/> shape the pipe the application writes to. With <paramref name="webServerReads"/>
+    /// false the web server reads none of the response: see <see cref="InMemoryTransportConnection"/>.
     /// </summary>
-    public InMemoryTransportConnection Connect(EndPoint? remote = null, PipeOptions? outputOptions = null)
+    public InMemoryTransportConnection Connect(EndPoint? remote = null, PipeOptions? outputOptions = null, bool webServerReads = true)
     {
-        var connection = new InMemoryTransportConnection(remote, outputOptions ?? PipeOptions.Default);
+        var connection = new InMemoryTransportConnection(remote, outputOptions ?? PipeOptions.Default, webServerReads);
         if (!_pending.Writer.TryWrite(connection))
         {
             throw new InvalidOperationException("The listener stopped accepting.");
@@ -65,21 +66,30 @@ internal sealed class InMemoryListener : ITransportListener
 /// the application's input ends with an error, the web server reads the end of the connection, and what the
 /// application writes from then on is lost. It has no kernel buffer: what the web server sends is in the application's
 /// input pipe at once, so <see cref="HasUnreadInput"/> is always false.
+/// A web server that reads none of the response takes its first bytes and then nothing: the application's output pipe
+/// is never drained, so once one of its writes is held no more progress is possible. A web server that reads keeps up
+/// to 64 KiB unread at its end, and a write held meanwhile may still go on as the carrying catches up.
 /// </summary>
 internal sealed class InMemoryTransportConnection : ITransportConnection
 {
     private readonly Pipe _toApp = new(new PipeOptions(useSynchronizationContext: false));
     private readonly Pipe _fromApp;
-    private readonly Pipe _toWebServer = new(new PipeOptions(useSynchronizationContext: false));
+    private readonly Pipe _toWebServer;
     private readonly CancellationTokenSource _aborted = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _accepted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _carried;
 
-    public InMemoryTransportConnection(EndPoint? remote, PipeOptions outputOptions)
+    public InMemoryTransportConnection(EndPoint? remote, PipeOptions outputOptions, bool webServerReads = true)
     {
         RemoteEndPoint = remote;
         _fromApp = new Pipe(outputOptions);
+
+        // Not reading: the carrying waits on the first bytes it hands over until they are all read, so it never takes
+        // any from the application's pipe.
+        _toWebServer = new Pipe(webServerReads
+            ? new PipeOptions(useSynchronizationContext: false)
+            : new PipeOptions(pauseWriterThreshold: 1, resumeWriterThreshold: 1, useSynchronizationContext: false));
         _carried = CarryAsync(_fromApp.Reader, _toWebServer.Writer, _aborted.Token);
     }
 
