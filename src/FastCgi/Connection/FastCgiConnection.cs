@@ -520,13 +520,12 @@ internal sealed class FastCgiConnection : IRequestLifecycle
         request.CompleteParams(_settings.MaxParamCount, _settings.MaxParamLength);
         if (_settings.ServerPages is { } pages && request.Role == Role.Responder)
         {
-            if (pages.Serves(request))
+            var page = pages.Serves(request);
+            request.ServedByServer = page;
+            if (!_requests.Settle(request, page))
             {
-                request.ServedByServer = true;
-            }
-            else if (!_requests.TryClaimSlot(request))
-            {
-                // All the server's slots are taken: refused as at BEGIN_REQUEST, only later (spec 5.5).
+                // Admitted in the reserve while every slot was taken, and not a page: refused as at BEGIN_REQUEST,
+                // only later (spec 5.5 puts no time on FCGI_OVERLOADED).
                 _settings.Admission.Refused(ProtocolStatus.Overloaded);
                 return RefuseAsync(request, ProtocolStatus.Overloaded, new IOException("The server is overloaded."));
             }

@@ -50,7 +50,8 @@ internal sealed record FastCgiConnectionSettings
 
     /// <summary>
     /// The Responder requests the server answers itself (its status and ping pages), or null. When set, a Responder
-    /// request claims its slot from <see cref="Admission"/> only once its PARAMS ended and it is not one of them.
+    /// request holds its slot of <see cref="Admission"/> uncounted until its PARAMS show whether it asks for a page,
+    /// and one that finds every slot taken may wait for that in the admission's small reserve.
     /// </summary>
     public IServerPages? ServerPages { get; init; }
 
@@ -61,6 +62,22 @@ internal sealed record FastCgiConnectionSettings
         public bool TryAdmit() => true;
 
         public void Leave()
+        {
+        }
+
+        public bool TryHold() => true;
+
+        public void Promote()
+        {
+        }
+
+        public void Drop()
+        {
+        }
+
+        public bool TryReserve() => true;
+
+        public void Unreserve()
         {
         }
 
@@ -78,6 +95,21 @@ internal interface IRequestAdmission
 
     /// <summary>Gives a claimed slot back.</summary>
     void Leave();
+
+    /// <summary>Claims a slot without counting a request yet (<see cref="Promote"/>); false when none is free.</summary>
+    bool TryHold();
+
+    /// <summary>Makes a slot taken by <see cref="TryHold"/> a request's, counted as <see cref="TryAdmit"/> counts it.</summary>
+    void Promote();
+
+    /// <summary>Gives back a slot taken by <see cref="TryHold"/> and never counted (a status or ping request).</summary>
+    void Drop();
+
+    /// <summary>Claims a place in the small reserve for requests that may ask for a status page; false when it is full.</summary>
+    bool TryReserve();
+
+    /// <summary>Gives a place in the reserve back.</summary>
+    void Unreserve();
 
     /// <summary>A request was refused with <paramref name="status"/> (FCGI_OVERLOADED or FCGI_CANT_MPX_CONN), for the server's figures.</summary>
     void Refused(ProtocolStatus status);

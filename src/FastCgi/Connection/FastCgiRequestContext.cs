@@ -108,8 +108,8 @@ public sealed class FastCgiRequestContext
 
     internal RequestState State => (RequestState)Volatile.Read(ref _state);
 
-    /// <summary>Whether the request holds one of the server-wide slots (<see cref="IRequestAdmission"/>); read and set under the table's lock.</summary>
-    internal bool HoldsSlot { get; set; }
+    /// <summary>What the request holds of the server-wide slots (<see cref="IRequestAdmission"/>); read and set under the table's lock.</summary>
+    internal RequestSlot Slot { get; set; }
 
     /// <summary>Whether the server answers the request itself (<see cref="IServerPages"/>), not the application.</summary>
     internal bool ServedByServer { get; set; }

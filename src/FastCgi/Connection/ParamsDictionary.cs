@@ -148,21 +148,21 @@ internal sealed class ParamsDictionary : IReadOnlyDictionary<string, string>, ID
     }
 
     /// <summary>
-    /// The request's URL path as the web server passed it, raw (not decoded): REQUEST_URI up to its query string when
-    /// it is there (nginx, Apache, lighttpd send it); otherwise empty, and the path is <paramref name="script"/>
-    /// (SCRIPT_NAME) followed by <paramref name="pathInfo"/> (PATH_INFO), as RFC 3875 has it.
+    /// The request's URL path as the client sent it, raw (not decoded): REQUEST_URI up to its query string, or empty
+    /// when there is none (nginx, Apache and lighttpd send it). <paramref name="script"/> (SCRIPT_NAME) followed by
+    /// <paramref name="pathInfo"/> (PATH_INFO) is the path the web server routed the request to, decoded, after its
+    /// rewrites (RFC 3875 4.1.13, 4.1.5); both empty when absent.
     /// </summary>
     public ReadOnlySpan<byte> UrlPath(out ReadOnlySpan<byte> script, out ReadOnlySpan<byte> pathInfo)
     {
-        if (TryGetRaw("REQUEST_URI"u8, out var uri) && !uri.IsEmpty)
+        TryGetRaw("SCRIPT_NAME"u8, out script);
+        TryGetRaw("PATH_INFO"u8, out pathInfo);
+        if (TryGetRaw("REQUEST_URI"u8, out var uri))
         {
-            script = pathInfo = default;
             var query = uri.IndexOf((byte)'?');
             return query >= 0 ? uri[..query] : uri;
         }
 
-        TryGetRaw("SCRIPT_NAME"u8, out script);
-        TryGetRaw("PATH_INFO"u8, out pathInfo);
         return default;
     }
 

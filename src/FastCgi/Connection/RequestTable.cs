@@ -61,17 +61,22 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
                 return ProtocolStatus.UnknownRole;
             }
 
-            // A Responder request may be one the server answers itself (its status page), which must not wait for a
-            // slot: it claims one when its PARAMS show it is not (TryClaimSlot).
-            var deferSlot = settings.ServerPages is not null && role == Role.Responder;
-            if (_stopRequested || (!deferSlot && !settings.Admission.TryAdmit()))
+            // A Responder request may be one the server answers itself (its status page): its slot counts as a request
+            // only once its PARAMS show it is not (Settle), and with every slot taken it may wait for them in the reserve.
+            var maybePage = settings.ServerPages is not null && role == Role.Responder;
+            var slot = _stopRequested ? RequestSlot.None
+                : !maybePage ? (settings.Admission.TryAdmit() ? RequestSlot.Counted : RequestSlot.None)
+                : settings.Admission.TryHold() ? RequestSlot.Held
+                : settings.Admission.TryReserve() ? RequestSlot.Reserved
+                : RequestSlot.None;
+            if (slot == RequestSlot.None)
             {
                 return ProtocolStatus.Overloaded;
             }
 
             var request = context();
             request.Begin(requestId, role, keepConnection);
-            request.HoldsSlot = !deferSlot;
+            request.Slot = slot;
             _requests.Add(requestId, request);
             request.Listed = true;
             _last = request;
@@ -82,18 +87,33 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
         }
     }
 
-    /// <summary>Claims the server-wide slot of a request admitted without one; false when none is free (FCGI_OVERLOADED).</summary>
-    public bool TryClaimSlot(FastCgiRequestContext request)
+    /// <summary>
+    /// Settles the slot of a request whose PARAMS showed what it asks for: a status or ping request gives its slot back
+    /// (the server answers it, not the application); any other counts it as a request, or, admitted in the reserve,
+    /// is refused (false: FCGI_OVERLOADED).
+    /// </summary>
+    public bool Settle(FastCgiRequestContext request, bool page)
     {
         lock (_lock)
         {
-            if (!request.Listed || !settings.Admission.TryAdmit())
+            switch (request.Slot)
             {
-                return false;
+                case RequestSlot.Held when page:
+                    settings.Admission.Drop();
+                    break;
+                case RequestSlot.Held:
+                    settings.Admission.Promote();
+                    request.Slot = RequestSlot.Counted;
+                    return true;
+                case RequestSlot.Reserved:
+                    settings.Admission.Unreserve();
+                    break;
+                default:
+                    return true;
             }
 
-            request.HoldsSlot = true;
-            return true;
+            request.Slot = RequestSlot.None;
+            return page;
         }
     }
 
@@ -136,7 +156,7 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
     public (bool Released, bool Close) Release(FastCgiRequestContext request)
     {
         bool close;
-        bool heldSlot;
+        RequestSlot slot;
         lock (_lock)
         {
             if (!_requests.TryGetValue(request.Id, out var current) || current != request)
@@ -146,8 +166,8 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
 
             _requests.Remove(request.Id);
             request.Listed = false;
-            heldSlot = request.HoldsSlot;
-            request.HoldsSlot = false;
+            slot = request.Slot;
+            request.Slot = RequestSlot.None;
             if (!request.KeepConnection)
             {
                 // Spec 5.1: without FCGI_KEEP_CONN the application closes the connection after the request.
@@ -157,9 +177,17 @@ internal sealed class RequestTable(FastCgiConnectionSettings settings)
             close = Closing || (_stopRequested && _requests.Count == 0);
         }
 
-        if (heldSlot)
+        switch (slot)
         {
-            settings.Admission.Leave();
+            case RequestSlot.Counted:
+                settings.Admission.Leave();
+                break;
+            case RequestSlot.Held:
+                settings.Admission.Drop();
+                break;
+            case RequestSlot.Reserved:
+                settings.Admission.Unreserve();
+                break;
         }
 
         return (true, close);

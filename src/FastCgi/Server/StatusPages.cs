@@ -226,10 +226,21 @@ internal sealed class StatusPages : IServerPages
             : null;
     }
 
-    private static bool Matches(byte[]? page, ReadOnlySpan<byte> path, ReadOnlySpan<byte> script, ReadOnlySpan<byte> pathInfo) =>
-        page is not null && (path.IsEmpty
-            ? page.AsSpan().StartsWith(script) && page.AsSpan(script.Length).SequenceEqual(pathInfo)
-            : path.SequenceEqual(page));
+    /// <summary>
+    /// Whether both the path the client asked for (REQUEST_URI, raw) and the one the web server routed the request to
+    /// (SCRIPT_NAME + PATH_INFO) are the page's, where the web server sends them (at least one). The raw path alone
+    /// would serve the page through any location that rewrites to the application (a front controller, a catch-all
+    /// rewrite), past a rule that guards the page's own location; the routed path alone would match an encoded
+    /// spelling (/%73tatus) that such a rule may not see. php-fpm matches the routed path.
+    /// </summary>
+    private static bool Matches(byte[]? page, ReadOnlySpan<byte> path, ReadOnlySpan<byte> script, ReadOnlySpan<byte> pathInfo)
+    {
+        var routed = !script.IsEmpty || !pathInfo.IsEmpty;
+        return page is not null
+            && (routed || !path.IsEmpty)
+            && (path.IsEmpty || path.SequenceEqual(page))
+            && (!routed || (page.AsSpan().StartsWith(script) && page.AsSpan(script.Length).SequenceEqual(pathInfo)));
+    }
 
     /// <summary>The application's requests in flight on every connection, oldest first; the pages' own are left out.</summary>
     private List<RequestInFlight> InFlight()

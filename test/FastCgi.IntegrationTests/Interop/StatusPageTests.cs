@@ -42,9 +42,8 @@ public sealed class StatusPageTests
     {
         await using var lighttpd = await LighttpdServer.StartAsync("lighttpd-status.conf");
 
-        // A Unix socket: the kernel does not tell its listen queue. lighttpd closes its end of a finished FastCGI
-        // connection when it gets round to it, and until then the application's lingering close keeps it active.
-        await AssertFiguresAsync(lighttpd.BaseUri, probes: 0, listenQueueLength: null, activeConnectionsExact: false);
+        // A Unix socket: the kernel does not tell its listen queue.
+        await AssertFiguresAsync(lighttpd.BaseUri, probes: 0, listenQueueLength: null);
     }
 
     [Fact]
@@ -82,9 +81,12 @@ public sealed class StatusPageTests
 
         // The probe, the blocked request, every ask, the full page and this one; the probe's request and the blocked one.
         Assert.Equal(
-            (1 + 1 + asked + 1 + 1 + 1, 1, 2, 2, 0, 1),
-            (Long(after, "accepted conn"), Long(after, "active conn"), Long(after, "accepted requests"), Long(after, "ended requests"),
+            (1 + 1 + asked + 1 + 1 + 1, 2, 2, 0, 1),
+            (Long(after, "accepted conn"), Long(after, "accepted requests"), Long(after, "ended requests"),
                 Long(after, "active requests"), Long(after, "max active requests")));
+
+        // This page's connection, and any earlier one whose close has not finished yet.
+        Assert.InRange(Long(after, "active conn"), 1, 1 + 1 + asked + 1 + 1 + 1);
     }
 
     [Fact]
@@ -107,7 +109,7 @@ public sealed class StatusPageTests
     /// A ping, two hellos, then the status page twice: the figures count exactly those (after <paramref name="probes"/>
     /// start-up probes of one connection and one request each) in JSON and in text.
     /// </summary>
-    private static async Task AssertFiguresAsync(Uri baseUri, int probes, long? listenQueueLength, bool activeConnectionsExact = true)
+    private static async Task AssertFiguresAsync(Uri baseUri, int probes, long? listenQueueLength)
     {
         using var client = Http.Client(baseUri);
         using var ping = await client.GetAsync("ping", TestContext.Current.CancellationToken);
@@ -123,8 +125,10 @@ public sealed class StatusPageTests
         using var json = await client.GetAsync("status?json", TestContext.Current.CancellationToken);
         Assert.Equal(NoCache, CacheControl(json));
         var figures = await Http.JsonAsync(json);
+        // The page's own connection, and any of the earlier ones whose close has not finished yet: the web server
+        // closes its end after the response, and the host's lingering close ends when it sees that.
         var active = Long(figures, "active conn");
-        Assert.InRange(active, 1, activeConnectionsExact ? 1 : 4);
+        Assert.InRange(active, 1, probes + 4);
         Assert.Equal(
             (probes + 4L, active, 0L, probes + 2L, probes + 2L, 0L, 1L, 0L, 1L),
             (Long(figures, "accepted conn"), Long(figures, "active conn"), Long(figures, "rejected conn"), Long(figures, "accepted requests"),

@@ -222,6 +222,58 @@ public sealed class StatusPageTests
     }
 
     [Fact]
+    public async Task While_every_slot_is_taken_only_the_reserve_waits_for_its_params_and_must_ask_for_a_page()
+    {
+        var app = new TestApp();
+        await using var server = new InMemoryServer(app.Handlers, PagesOptions with { Limits = FastCgiServerLimits.Default with { MaxConcurrentRequests = 1 } });
+        await using var busy = server.Connect(Nginx);
+        await busy.WebServer.SendAsync(Request(1, Environ("/wait?a"), []));
+        await app["a"].Entered.Within("request a to reach its gate");
+
+        // Each of these holds PARAMS the host buffers: beyond the reserve, refused at BEGIN_REQUEST as without pages.
+        var waiting = new List<WebServerConnection>();
+        for (var i = 0; i < RequestAdmission.PageReserve; i++)
+        {
+            var connection = server.Connect(Nginx);
+            waiting.Add(connection);
+            await connection.WebServer.SendAsync(Begin(1));
+        }
+
+        await using var beyond = server.Connect(Nginx);
+        await beyond.WebServer.SendAsync(Begin(1));
+        await beyond.WebServer.ExpectOverloadedAsync(1);
+
+        await waiting[0].WebServer.SendAsync(AfterBegin(Request(1, Environ("/hello"), [])));
+        await waiting[0].WebServer.ExpectOverloadedAsync(1);
+        await waiting[1].WebServer.SendAsync(AfterBegin(Request(1, Environ("/ping"), [])));
+        Assert.Equal("pong", (await waiting[1].WebServer.ReadResponseAsync(1)).BodyText);
+
+        app["a"].Open();
+        await busy.WebServer.ExpectWaitedAsync(1, "a");
+        foreach (var connection in waiting)
+        {
+            await connection.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_request_whose_params_end_after_max_requests_was_reached_is_still_served()
+    {
+        var app = new TestApp();
+        await using var server = new InMemoryServer(app.Handlers, PagesOptions with { MaxRequests = 1 });
+        await using var early = server.Connect(Nginx);
+        await using var other = server.Connect(Nginx);
+        await early.WebServer.SendAsync(Begin(1));
+
+        Assert.Equal("Hello, world!\n", (await other.WebServer.RequestAsync(1, Environ("/hello"))).BodyText);
+        await server.Listener.Stopped.Within("the host to stop accepting after its one request");
+
+        // Begun before the host stopped, as without the pages, where its slot was counted at BEGIN_REQUEST.
+        await early.WebServer.SendAsync(AfterBegin(Request(1, Environ("/hello"), [])));
+        await early.WebServer.ExpectHelloAsync(1);
+    }
+
+    [Fact]
     public async Task The_pages_do_not_count_towards_max_requests()
     {
         var app = new TestApp();
@@ -244,7 +296,10 @@ public sealed class StatusPageTests
     [InlineData("/%73tatus", null, null)]
     [InlineData("/app/status", null, null)]
     [InlineData(null, "/status", "/x")]
-    public async Task Only_the_exact_path_is_the_status_page(string? requestUri, string? scriptName, string? pathInfo)
+    [InlineData("/status", "/index.php", null)]
+    [InlineData("/status?x=1", "/index.php", "/status")]
+    [InlineData("/admin", "/status", null)]
+    public async Task Only_the_exact_path_asked_for_and_routed_to_is_the_status_page(string? requestUri, string? scriptName, string? pathInfo)
     {
         await using var server = new InMemoryServer(new TestApp().Handlers, PagesOptions);
         await using var web = server.Connect(Nginx);
@@ -256,11 +311,12 @@ public sealed class StatusPageTests
 
     [Theory]
     [InlineData("/status", null, null)]
-    [InlineData("/status?x=1", "/other", null)]
+    [InlineData("/status?x=1", "/status", null)]
+    [InlineData("/status", "", "/status")]
     [InlineData(null, "/status", null)]
     [InlineData(null, "/sta", "tus")]
     [InlineData(null, "", "/status")]
-    public async Task The_path_is_request_uri_s_or_else_script_name_and_path_info(string? requestUri, string? scriptName, string? pathInfo)
+    public async Task The_path_asked_for_and_the_path_routed_to_are_the_page_s_where_the_web_server_sends_them(string? requestUri, string? scriptName, string? pathInfo)
     {
         await using var server = new InMemoryServer(new TestApp().Handlers, PagesOptions);
         await using var web = server.Connect(Nginx);
@@ -280,6 +336,9 @@ public sealed class StatusPageTests
 
         Assert.Equal("forbidden\n", response.BodyText);
     }
+
+    /// <summary>A request's records after its BEGIN_REQUEST (sent on its own first).</summary>
+    private static byte[] AfterBegin(byte[] request) => request[Begin(1).Length..];
 
     private const string Figures = """
         start time:          01/Jan/2000:00:00:00 +0000
